@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './stream.js';
+export type * from './types.js';
+export * from './version.js';

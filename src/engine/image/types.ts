@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream';
+import type {
+  ImageConfigBlob,
+  ImageDeleteResponseItem,
+  ImageHistoryResponseItem,
+} from '../../api/index.js';
+import type { EventSink } from '../events.js';
+
+/** What the daemon keeps about one image; server/ turns it into ImageSummary / ImageInspect. */
+export interface ImageRecord {
+  /** `sha256:<hex>`: the digest of the config blob, as Docker's image id. */
+  id: string;
+  /** `name:tag`, normalized as Docker shows them (`busybox:latest`, `reg:5000/a/b:1`). */
+  repoTags: string[];
+  /** `name@sha256:...`, filled by pulls and pushes (a later issue). */
+  repoDigests: string[];
+  config: ImageConfigBlob;
+  /** Digest of the manifest we keep for the image (one is made on import and load). */
+  manifestDigest: string;
+  /** Sum of the unpacked layer sizes, in bytes. */
+  size: number;
+  /** RFC 3339; config.created, else the time the image arrived. */
+  created: string;
+  /** RFC 3339 time of the last tag, '' when never tagged. */
+  lastTagTime: string;
+  /** Parent image id for images made by commit/build, else ''. */
+  parent: string;
+}
+
+export interface ImportOptions {
+  repo?: string;
+  tag?: string;
+  /** Dockerfile instructions applied to the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, VOLUME, STOPSIGNAL. */
+  changes?: string[];
+  message?: string;
+  platform?: string;
+}
+
+export interface RemoveOptions {
+  force?: boolean;
+  noprune?: boolean;
+  /** Returns the id of a container using the image, if any (removal then gives a ConflictError unless forced). */
+  usedBy: (imageId: string) => string | undefined;
+}
+
+export interface PruneOptions {
+  /** Only untagged images (Docker's default); false removes every image no container uses. */
+  danglingOnly: boolean;
+  /** `label=`, `label!=`, `until=` filters, as Docker parses them. */
+  filters?: Record<string, string[]>;
+  usedBy: (imageId: string) => string | undefined;
+}
+
+export interface ListOptions {
+  all?: boolean;
+  /** Docker's filters: dangling, label, reference, before, since. */
+  filters?: Record<string, string[]>;
+}
+
+/**
+ * Images: content-addressed blobs, names, and unpacked layers.
+ * Every method that takes a reference accepts `name[:tag]`, `name@digest`, a full id
+ * (`sha256:...`) or a unique id prefix, and throws NotFoundError(`No such image: REF`).
+ * Bad archives throw InvalidArgumentError and leave the store as it was.
+ */
+export interface ImageService {
+  list(opts?: ListOptions): Promise<ImageRecord[]>;
+  resolve(ref: string): Promise<ImageRecord>;
+  /** docker-save (legacy and OCI-layout) tarballs; returns docker's lines: `Loaded image: busybox:latest` or `Loaded image ID: sha256:...`. */
+  load(tar: Readable, signal?: AbortSignal): Promise<string[]>;
+  /** A tarball `docker load` reads back: OCI layout plus docker's manifest.json and repositories. */
+  save(refs: string[]): Promise<Readable>;
+  /** A root filesystem tarball (optionally gzip) as a one-layer image. */
+  importRootfs(tar: Readable, opts: ImportOptions): Promise<ImageRecord>;
+  tag(ref: string, repo: string, tag?: string): Promise<void>;
+  remove(ref: string, opts: RemoveOptions): Promise<ImageDeleteResponseItem[]>;
+  prune(opts: PruneOptions): Promise<{ deleted: ImageDeleteResponseItem[]; spaceReclaimed: number }>;
+  history(ref: string): Promise<ImageHistoryResponseItem[]>;
+}
+
+/**
+ * Container root filesystems: a writable overlay layer on top of an image's layers.
+ * Lifecycle: create (at container create) -> mount (at start; idempotent) ->
+ * unmount (after exit; idempotent) -> remove (at container remove).
+ */
+export interface RootfsService {
+  create(containerId: string, imageId: string): Promise<void>;
+  /** Mounts the container's root filesystem on `target` (an empty directory it creates). */
+  mount(containerId: string, target: string): Promise<void>;
+  unmount(target: string): Promise<void>;
+  remove(containerId: string): Promise<void>;
+  /** Bytes in the container's writable layer. */
+  sizeRw(containerId: string): Promise<number>;
+}
+
+export interface ImageStoreOptions {
+  /** The daemon's data root; images use content/, snapshots/ and images/ under it. */
+  root: string;
+  events: EventSink;
+}

@@ -1,0 +1,1 @@
+export { CommandError, type RunOptions, type RunResult, run } from './exec.js';

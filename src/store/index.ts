@@ -1,0 +1,2 @@
+export { readJsonIfExists, removeTempFiles, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+export { acquirePidLock, type PidLock } from './lock.js';
