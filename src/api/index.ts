@@ -1,4 +1,5 @@
 export * from './errors.js';
 export * from './stream.js';
 export type * from './types.js';
+export * from './units.js';
 export * from './version.js';

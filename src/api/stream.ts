@@ -3,7 +3,7 @@
  * each frame is an 8-byte header (stream kind, three zero bytes, big-endian length)
  * followed by that many bytes of payload.
  */
-export const enum StreamKind {
+export enum StreamKind {
   Stdin = 0,
   Stdout = 1,
   Stderr = 2,
@@ -33,7 +33,10 @@ export class FrameDecoder {
     while (this.pending.length >= 8) {
       const size = this.pending.readUInt32BE(4);
       if (this.pending.length < 8 + size) break;
-      frames.push({ kind: this.pending.readUInt8(0) as StreamKind, payload: this.pending.subarray(8, 8 + size) });
+      frames.push({
+        kind: this.pending.readUInt8(0) as StreamKind,
+        payload: this.pending.subarray(8, 8 + size),
+      });
       this.pending = this.pending.subarray(8 + size);
     }
     return frames;

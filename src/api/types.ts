@@ -96,7 +96,14 @@ export interface ContainerCreateResponse {
   Warnings: string[];
 }
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus =
+  | 'created'
+  | 'running'
+  | 'paused'
+  | 'restarting'
+  | 'removing'
+  | 'exited'
+  | 'dead';
 
 export interface ContainerState {
   Status: ContainerStatus;

@@ -21,7 +21,7 @@ export class EventBus {
   }
 
   readonly emit: EventSink = (event) => {
-    const nowNs = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+    const nowNs = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
     const message: EventMessage = {
       Type: event.type,
       Action: event.action,

@@ -1,9 +1,5 @@
 import type { Readable } from 'node:stream';
-import type {
-  ImageConfigBlob,
-  ImageDeleteResponseItem,
-  ImageHistoryResponseItem,
-} from '../../api/index.js';
+import type { ImageConfigBlob, ImageDeleteResponseItem, ImageHistoryResponseItem } from '../../api/index.js';
 import type { EventSink } from '../events.js';
 
 /** What the daemon keeps about one image; server/ turns it into ImageSummary / ImageInspect. */
@@ -41,6 +37,11 @@ export interface RemoveOptions {
   noprune?: boolean;
   /** Returns the id of a container using the image, if any (removal then gives a ConflictError unless forced). */
   usedBy: (imageId: string) => string | undefined;
+  /**
+   * Whether that container runs: Docker refuses even a forced delete under a running
+   * container but lets force delete under a stopped one. Without it, every user counts as running.
+   */
+  isRunning?: (containerId: string) => boolean;
 }
 
 export interface PruneOptions {

@@ -108,7 +108,7 @@ export interface ReadLogOptions {
   untilSeconds?: number;
   /** Only the last N lines (before following); undefined for all. */
   tail?: number;
-  /** Following stops when this aborts or when `isDone` returns true after the file is drained. */
+  /** Following stops at once when `signal` aborts, and once the file is drained after `done` aborts. */
   signal?: AbortSignal;
-  isDone?: () => boolean;
+  done?: AbortSignal;
 }

@@ -1,0 +1,23 @@
+export type {
+  AttachedContainer,
+  Client,
+  ContainerApi,
+  ContainerStream,
+  ImageApi,
+  PendingWait,
+} from './client.js';
+export { createClient } from './client.js';
+export { DaemonConnectionError, errorFromStatus } from './errors.js';
+// Test support: a scripted stand-in daemon for client and CLI tests (never used by the product).
+export { type FakeDaemon, type RecordedRequest, sendJson, startFakeDaemon } from './fake-daemon.js';
+export { copyFrames, type OutputSinks } from './frames.js';
+export { type DaemonAddress, DEFAULT_HOST, HostFormatError, parseHost } from './host.js';
+export type {
+  Filters,
+  ImagePruneResponse,
+  JsonMessage,
+  LogsOptions,
+  PingResult,
+  SystemInfo,
+  WaitCondition,
+} from './types.js';

@@ -1,0 +1,270 @@
+import { constants } from 'node:fs';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+  unlink,
+} from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, type Header } from 'tar-stream';
+import { InvalidArgumentError } from '../../api/index.js';
+import { run } from '../../platform/index.js';
+import { asArchiveError } from './tar-io.js';
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+// As Linux's own limit on symlinks followed in one lookup.
+const MAX_LINKS_FOLLOWED = 40;
+
+/**
+ * Extracts an uncompressed layer tar into `root`, the merged view of an overlay whose
+ * upper dir is the new layer. OCI whiteouts become real deletions there, so overlay
+ * writes its own whiteouts and opaque markers into the upper dir.
+ *
+ * Nothing is written outside `root`: `..` and absolute entry names, symlinks whose
+ * relative target climbs out and hardlinks pointing out are rejected; symlinks met in
+ * parent directories are resolved as if `root` were `/`. `what` names the layer in errors.
+ */
+export async function applyLayerTar(tar: Readable, root: string, what: string): Promise<void> {
+  const applier = new LayerApplier(root, what);
+  const reader = extract();
+  const feeding = pipeline(tar, reader);
+  try {
+    for await (const entry of reader) {
+      // streamx readables are async iterable at run time; their typings do not say so.
+      await applier.apply(entry.header, entry as unknown as AsyncIterable<Uint8Array>);
+      // Whatever the entry type, its data must be drained before the next header.
+      entry.resume();
+    }
+    await feeding;
+  } catch (e) {
+    tar.destroy();
+    reader.destroy();
+    // The parse error, if that is what failed, already surfaced through the iterator.
+    await feeding.catch(() => undefined);
+    throw asArchiveError(e, what);
+  }
+  await applier.finish();
+}
+
+class LayerApplier {
+  /** Paths (relative to root, resolved) this layer wrote; an opaque dir keeps only these. */
+  private readonly written = new Set<string>();
+  /** Directory mtimes are set last: creating their children would change them again. */
+  private readonly directoryTimes: { path: string; mtime: Date }[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly what: string,
+  ) {}
+
+  async apply(header: Header, data: AsyncIterable<Uint8Array>): Promise<void> {
+    const parts = this.entryParts(header.name);
+    if (parts.length === 0) return; // the layer's own root: keep the snapshot's
+    const base = parts[parts.length - 1] as string;
+    const parent = await this.resolveDirectory(parts.slice(0, -1), true);
+
+    if (base === OPAQUE_MARKER) {
+      await this.makeOpaque(parent);
+      return;
+    }
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      const victim = base.slice(WHITEOUT_PREFIX.length);
+      if (victim === '' || victim === '.' || victim === '..')
+        throw this.invalid(`invalid whiteout "${header.name}"`);
+      await rm(join(this.root, ...parent, victim), { recursive: true, force: true });
+      return;
+    }
+
+    const relative = [...parent, base].join('/');
+    const path = join(this.root, relative);
+    const type = header.type ?? 'file';
+    await this.clearFor(path, type === 'directory');
+    const mode = (header.mode ?? 0o644) & 0o7777;
+
+    switch (type) {
+      case 'file':
+      case 'contiguous-file': {
+        // O_EXCL|O_NOFOLLOW: the path was just cleared, so anything there now is not ours to follow.
+        const handle = await open(
+          path,
+          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+          0o600,
+        );
+        await pipeline(data, handle.createWriteStream());
+        break;
+      }
+      case 'directory':
+        await mkdir(path, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
+        break;
+      case 'symlink': {
+        const target = header.linkname ?? '';
+        if (target === '') throw this.invalid(`symlink "${header.name}" has no target`);
+        // Docker's rule: a relative target may not climb above the layer's root.
+        if (!target.startsWith('/') && escapesRoot(posix.join(posix.dirname(parts.join('/')), target))) {
+          throw this.invalid(`symlink "${header.name}" -> "${target}" escapes the root`);
+        }
+        await symlink(target, path);
+        break;
+      }
+      case 'link': {
+        const targetName = header.linkname ?? '';
+        const targetParts = this.entryParts(targetName.replace(/^\/+/, ''), 'hardlink target');
+        if (targetParts.length === 0)
+          throw this.invalid(`hardlink "${header.name}" -> "${targetName}" escapes the root`);
+        const targetParent = await this.resolveDirectory(targetParts.slice(0, -1), false);
+        const targetPath = join(this.root, ...targetParent, targetParts[targetParts.length - 1] as string);
+        const targetStat = await lstat(targetPath).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT')
+            throw this.invalid(`hardlink "${header.name}" -> "${targetName}": no such file`);
+          throw e;
+        });
+        if (targetStat.isDirectory())
+          throw this.invalid(`hardlink "${header.name}" -> "${targetName}" is a directory`);
+        await link(targetPath, path);
+        this.written.add(relative);
+        return; // a hardlink shares its target's metadata
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo':
+        await makeSpecialFile(path, type, mode, header.devmajor ?? 0, header.devminor ?? 0);
+        break;
+      default:
+        // pax and GNU long-name records are consumed by tar-stream; other types carry no file.
+        return;
+    }
+    this.written.add(relative);
+
+    await lchown(path, header.uid ?? 0, header.gid ?? 0);
+    const mtime = header.mtime ?? new Date(0);
+    if (type === 'symlink') {
+      await lutimes(path, mtime, mtime);
+      return;
+    }
+    // chmod after chown: chown clears setuid and setgid bits.
+    await chmod(path, mode);
+    if (type === 'directory') this.directoryTimes.push({ path, mtime });
+    else await lutimes(path, mtime, mtime);
+  }
+
+  async finish(): Promise<void> {
+    for (const { path, mtime } of this.directoryTimes.reverse()) await lutimes(path, mtime, mtime);
+  }
+
+  /** Splits a tar name into clean components; `..` anywhere or a leading `/` is an escape. */
+  private entryParts(name: string, kind = 'path'): string[] {
+    if (name.startsWith('/')) throw this.invalid(`${kind} "${name}" is absolute`);
+    const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.includes('..')) throw this.invalid(`${kind} "${name}" escapes the root`);
+    if (parts.some((p) => p.includes('\0'))) throw this.invalid(`${kind} "${name}" contains a NUL byte`);
+    return parts;
+  }
+
+  /**
+   * Resolves directory components inside the root, following symlinks as if the root
+   * were `/` (an absolute target restarts at the root, `..` stops there), so no path
+   * leaves it. Missing directories are made when `create`, as tar does for parents.
+   * Returns the resolved components, none of them a symlink.
+   */
+  private async resolveDirectory(parts: readonly string[], create: boolean): Promise<string[]> {
+    const resolved: string[] = [];
+    const pending = [...parts];
+    let linksFollowed = 0;
+    while (pending.length > 0) {
+      const part = pending.shift() as string;
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        resolved.pop();
+        continue;
+      }
+      const path = join(this.root, ...resolved, part);
+      let stats: Awaited<ReturnType<typeof lstat>>;
+      try {
+        stats = await lstat(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw e;
+        await mkdir(path, { mode: 0o755 });
+        resolved.push(part);
+        continue;
+      }
+      if (stats.isSymbolicLink()) {
+        if (++linksFollowed > MAX_LINKS_FOLLOWED)
+          throw this.invalid(`too many levels of symbolic links in "${parts.join('/')}"`);
+        const target = await readlink(path);
+        if (target.startsWith('/')) resolved.length = 0;
+        pending.unshift(...target.split('/'));
+        continue;
+      }
+      if (!stats.isDirectory()) throw this.invalid(`"${[...resolved, part].join('/')}" is not a directory`);
+      resolved.push(part);
+    }
+    return resolved;
+  }
+
+  /** Removes what is at `path` unless both it and the new entry are directories (then they merge). */
+  private async clearFor(path: string, isDirectory: boolean): Promise<void> {
+    let stats: Awaited<ReturnType<typeof lstat>>;
+    try {
+      stats = await lstat(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    if (stats.isDirectory()) {
+      if (!isDirectory) await rm(path, { recursive: true });
+    } else {
+      await unlink(path);
+    }
+  }
+
+  /** Hides what lower layers have in the directory; what this layer put there stays. */
+  private async makeOpaque(dir: readonly string[]): Promise<void> {
+    const prefix = dir.length === 0 ? '' : `${dir.join('/')}/`;
+    const path = join(this.root, ...dir);
+    for (const name of await readdir(path)) {
+      if (!this.written.has(prefix + name)) await rm(join(path, name), { recursive: true });
+    }
+  }
+
+  private invalid(detail: string): InvalidArgumentError {
+    return new InvalidArgumentError(`${this.what}: ${detail}`);
+  }
+}
+
+function escapesRoot(normalized: string): boolean {
+  return normalized === '..' || normalized.startsWith('../');
+}
+
+// Node has no mknod(2); coreutils' mknod is on every Debian system.
+async function makeSpecialFile(
+  path: string,
+  type: 'character-device' | 'block-device' | 'fifo',
+  mode: number,
+  major: number,
+  minor: number,
+): Promise<void> {
+  const modeText = mode.toString(8);
+  if (type === 'fifo') await run('mknod', ['-m', modeText, path, 'p']);
+  else
+    await run('mknod', [
+      '-m',
+      modeText,
+      path,
+      type === 'character-device' ? 'c' : 'b',
+      String(major),
+      String(minor),
+    ]);
+}

@@ -1,0 +1,2 @@
+export { createNetworkService } from './service.js';
+export type { NetworkAttachment, NetworkOptions, NetworkService } from './types.js';

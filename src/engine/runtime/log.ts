@@ -1,0 +1,196 @@
+import { watch } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { NotFoundError } from '../../api/index.js';
+import type { LogLine, ReadLogOptions } from './types.js';
+
+/** One record of conmon's k8s-file log: `TIME STREAM TAG CONTENT`, TAG `F` (full) or `P` (partial). */
+export interface LogRecord {
+  time: string;
+  /** `time` as seconds since the epoch, for since/until. */
+  seconds: number;
+  stream: 'stdout' | 'stderr';
+  isPartial: boolean;
+  content: Buffer;
+}
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const READ_CHUNK_BYTES = 64 * 1024;
+/** fs.watch can miss events (e.g. on some overlay setups); re-check this often regardless. */
+const FOLLOW_RECHECK_MS = 1000;
+
+/** Parses RFC 3339 with up to nanosecond fractions, which Date.parse would round or reject. */
+export function parseTimeSeconds(time: string): number {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(time);
+  if (!match) return Number.NaN;
+  return Date.parse(`${match[1]}${match[3]}`) / 1000 + Number(`0${match[2] ?? ''}`);
+}
+
+/** undefined for a line that is not a k8s-file record. */
+export function parseLogRecord(line: Buffer): LogRecord | undefined {
+  const afterTime = line.indexOf(SPACE);
+  const afterStream = line.indexOf(SPACE, afterTime + 1);
+  if (afterTime < 0 || afterStream < 0) return undefined;
+  const tagEnd = line.indexOf(SPACE, afterStream + 1);
+  const time = line.subarray(0, afterTime).toString();
+  const stream = line.subarray(afterTime + 1, afterStream).toString();
+  const tags = line.subarray(afterStream + 1, tagEnd < 0 ? line.length : tagEnd).toString();
+  const seconds = parseTimeSeconds(time);
+  if ((stream !== 'stdout' && stream !== 'stderr') || Number.isNaN(seconds)) return undefined;
+  return {
+    time,
+    seconds,
+    stream,
+    // Tags are colon-separated; the first says whether the line goes on.
+    isPartial: tags.split(':')[0] === 'P',
+    content: tagEnd < 0 ? Buffer.alloc(0) : line.subarray(tagEnd + 1),
+  };
+}
+
+function toLogLine(record: LogRecord): LogLine {
+  return {
+    time: record.time,
+    stream: record.stream,
+    content: record.isPartial ? record.content : Buffer.concat([record.content, Buffer.from('\n')]),
+  };
+}
+
+/** Cuts bytes into complete lines, holding back a last line that is still being written. */
+class LineSplitter {
+  private rest: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): Buffer[] {
+    // Always a copy: the caller reuses its read buffer, and lines outlive the next read.
+    const data = Buffer.concat([this.rest, chunk]);
+    const lines: Buffer[] = [];
+    let start = 0;
+    for (let end = data.indexOf(NEWLINE); end >= 0; end = data.indexOf(NEWLINE, start)) {
+      lines.push(data.subarray(start, end));
+      start = end + 1;
+    }
+    this.rest = data.subarray(start);
+    return lines;
+  }
+}
+
+/** Keeps the last `count` lines, a line being the partial pieces up to and including its full record. */
+class TailBuffer {
+  private readonly lines: LogRecord[][] = [];
+  private open: LogRecord[] = [];
+
+  constructor(private readonly count: number) {}
+
+  push(record: LogRecord): void {
+    this.open.push(record);
+    if (record.isPartial) return;
+    this.lines.push(this.open);
+    this.open = [];
+    if (this.lines.length > this.count) this.lines.shift();
+  }
+
+  records(): LogRecord[] {
+    return this.count === 0 ? [] : [...this.lines.flat(), ...this.open];
+  }
+}
+
+/** Resolves on the next change of the file, after `ms`, or when one of `signals` aborts. */
+function changeWaiter(path: string, signals: (AbortSignal | undefined)[]) {
+  const wakers = signals.filter((s): s is AbortSignal => s !== undefined);
+  let wake: (() => void) | undefined;
+  // A change seen while nobody waits must still cut the next wait short.
+  let hasChanged = false;
+  const watcher = watch(path, () => {
+    hasChanged = true;
+    wake?.();
+  });
+  return {
+    wait(ms: number): Promise<void> {
+      return new Promise((resolve) => {
+        if (hasChanged) {
+          hasChanged = false;
+          resolve();
+          return;
+        }
+        const done = () => {
+          clearTimeout(timer);
+          for (const s of wakers) s.removeEventListener('abort', done);
+          wake = undefined;
+          hasChanged = false;
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        for (const s of wakers) s.addEventListener('abort', done, { once: true });
+        wake = done;
+      });
+    },
+    close: () => watcher.close(),
+  };
+}
+
+async function openLog(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new NotFoundError(`no log file: ${path}`, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Reads a conmon k8s-file log: each partial piece as it is, each full line with its
+ * newline; `tail` counts full lines. With `follow`, keeps reading what is appended until
+ * `signal` aborts, or drains what is left once `done` aborts (the writer has finished).
+ */
+export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncIterable<LogLine> {
+  const handle = await openLog(path);
+  const splitter = new LineSplitter();
+  const buffer = Buffer.alloc(READ_CHUNK_BYTES);
+  let offset = 0;
+  let isPastUntil = false;
+
+  /** Records appended since the last call, read a chunk at a time up to the current end. */
+  async function* newRecords(): AsyncGenerator<LogRecord> {
+    if ((await handle.stat()).size < offset) offset = 0; // truncated: start over
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+      if (bytesRead === 0) return;
+      offset += bytesRead;
+      for (const line of splitter.push(buffer.subarray(0, bytesRead))) {
+        const record = parseLogRecord(line);
+        if (!record) continue;
+        if (opts.sinceSeconds !== undefined && record.seconds < opts.sinceSeconds) continue;
+        if (opts.untilSeconds !== undefined && record.seconds > opts.untilSeconds) {
+          // conmon appends in time order: nothing later can qualify.
+          isPastUntil = true;
+          return;
+        }
+        yield record;
+      }
+    }
+  }
+
+  let waiter: ReturnType<typeof changeWaiter> | undefined;
+  try {
+    if (opts.tail === undefined) {
+      for await (const record of newRecords()) yield toLogLine(record);
+    } else {
+      const tail = new TailBuffer(Math.max(0, opts.tail));
+      for await (const record of newRecords()) tail.push(record);
+      for (const record of tail.records()) yield toLogLine(record);
+    }
+    if (!opts.follow || isPastUntil) return;
+    waiter = changeWaiter(path, [opts.signal, opts.done]);
+    for (;;) {
+      if (opts.signal?.aborted) return;
+      // Ask before draining, so whatever was written before "done" is still read.
+      const isDone = opts.done?.aborted ?? false;
+      for await (const record of newRecords()) yield toLogLine(record);
+      if (isDone || isPastUntil) return;
+      await waiter.wait(FOLLOW_RECHECK_MS);
+    }
+  } finally {
+    waiter?.close();
+    await handle.close();
+  }
+}

@@ -1,0 +1,7 @@
+export {
+  type ActiveSnapshot,
+  diskUsage,
+  type LayerSnapshot,
+  OverlaySnapshotter,
+  type PendingLayer,
+} from './overlay.js';
