@@ -15,7 +15,7 @@ function findTests(dir) {
 }
 
 const only = process.argv.slice(2);
-const unit = findTests('dist/src');
+const unit = [...findTests('dist/src'), ...findTests('dist/bench')];
 const integration = findTests('dist/test');
 const files =
   only.length > 0

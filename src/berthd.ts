@@ -22,9 +22,21 @@ interface DaemonFlags {
   nftTable: string;
   cgroupParent: string;
   netnsPrefix: string;
+  bridgePrefix: string;
+  defaultAddressPool: string[];
+  insecureRegistry: string[];
+  allowRegistry: string[];
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** dockerd's `--default-address-pool base=10.10.0.0/16,size=24`. */
+function parseAddressPool(text: string): { base: string; size: number } {
+  const fields = Object.fromEntries(text.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+  const size = Number(fields.size);
+  if (!fields.base || !Number.isInteger(size)) throw new Error(`invalid --default-address-pool: ${text}`);
+  return { base: fields.base, size };
+}
 
 function parseFlags(argv: string[]): DaemonFlags {
   const program = new Command('berthd')
@@ -40,6 +52,20 @@ function parseFlags(argv: string[]): DaemonFlags {
     .option('--nft-table <name>', 'nftables table of our own', 'berth')
     .option('--cgroup-parent <path>', 'cgroup parent of containers', '/berth')
     .option('--netns-prefix <prefix>', 'prefix of network namespace names', 'berth-')
+    .option('--bridge-prefix <prefix>', 'prefix of the bridge devices of user-defined networks', 'br-')
+    .option(
+      '--default-address-pool <pool>',
+      'default address pool for networks without --subnet, as base=CIDR,size=N (repeatable)',
+      collect,
+      [],
+    )
+    .option('--insecure-registry <registry>', 'registry reached over plain HTTP (repeatable)', collect, [])
+    .option(
+      '--allow-registry <registry>',
+      'the only registries to contact: host[:port] or CIDR (repeatable)',
+      collect,
+      [],
+    )
     .allowExcessArguments(false);
   program.parse(argv);
   return program.opts<DaemonFlags>();
@@ -62,6 +88,12 @@ async function main(): Promise<void> {
     nftTable: flags.nftTable,
     cgroupParent: flags.cgroupParent,
     netnsPrefix: flags.netnsPrefix,
+    bridgePrefix: flags.bridgePrefix,
+    ...(flags.defaultAddressPool.length > 0
+      ? { addressPools: flags.defaultAddressPool.map(parseAddressPool) }
+      : {}),
+    insecureRegistries: flags.insecureRegistry,
+    allowedRegistries: flags.allowRegistry,
     log,
   });
   const server = await serveApi(engine, hosts, log);

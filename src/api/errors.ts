@@ -26,6 +26,10 @@ export class NotModifiedError extends BerthError {
 export class ForbiddenError extends BerthError {
   override name = 'ForbiddenError';
 }
+/** Credentials missing or refused, e.g. by a registry at login (401). */
+export class UnauthorizedError extends BerthError {
+  override name = 'UnauthorizedError';
+}
 /** Something the daemon depends on is not there or not working (503). */
 export class UnavailableError extends BerthError {
   override name = 'UnavailableError';

@@ -1,3 +1,4 @@
+export * from './detach-keys.js';
 export * from './errors.js';
 export * from './stream.js';
 export type * from './types.js';

@@ -327,3 +327,42 @@ export interface VersionResponse {
 export interface ErrorResponse {
   message: string;
 }
+
+/** A volume as `GET /volumes/{name}` shows it. */
+export interface VolumeInfo {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Scope: 'local' | 'global';
+  Options: Record<string, string>;
+  /** Only in `GET /system/df`. */
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+export interface VolumeListResponse {
+  Volumes: VolumeInfo[];
+  Warnings: string[] | null;
+}
+
+export interface VolumeCreateRequest {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+export interface VolumePruneResponse {
+  VolumesDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
+
+/** `GET /system/df`. */
+export interface SystemDataUsage {
+  LayersSize: number;
+  Images: (ImageSummary & { Containers: number })[];
+  Containers: ContainerSummary[];
+  Volumes: VolumeInfo[];
+  BuildCache: unknown[];
+}

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import type { ImageHistoryResponseItem, ImageSummary } from '../api/index.js';
 import type { JsonMessage } from '../client/index.js';
+import { confirm } from './confirm.js';
 import type { CliContext } from './context.js';
 import { StatusError, UsageError } from './errors.js';
 import { ellipsis, formatGoTime, humanSize, shortId, timeAgo } from './format.js';
@@ -282,28 +283,6 @@ function defineHistory(cmd: Command, ctx: CliContext): Command {
         );
       },
     );
-}
-
-async function confirm(ctx: CliContext, question: string): Promise<boolean> {
-  ctx.out(`${question} [y/N] `);
-  const stdin = ctx.io.stdin;
-  const answer = await new Promise<string>((resolve) => {
-    let text = '';
-    const onData = (chunk: Buffer | string) => {
-      text += chunk.toString();
-      if (text.includes('\n')) done();
-    };
-    const done = () => {
-      stdin.off('data', onData);
-      stdin.off('end', done);
-      stdin.pause();
-      resolve(text.split('\n')[0] ?? '');
-    };
-    stdin.on('data', onData);
-    stdin.on('end', done);
-    stdin.resume();
-  });
-  return /^y(es)?$/i.test(answer.trim());
 }
 
 function definePrune(cmd: Command, ctx: CliContext): Command {

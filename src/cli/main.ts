@@ -1,15 +1,20 @@
 import { Command, CommanderError } from 'commander';
 import { BERTH_VERSION } from '../api/index.js';
 import { type Client, createClient, DEFAULT_HOST } from '../client/index.js';
-import { runFailure } from './attach.js';
+import { defineAttach, runFailure } from './attach.js';
+import { registerContainerOpsCommands } from './container-ops.js';
 import { defineKill, defineLogs, defineRm, defineStart, defineStop, defineWait } from './containers.js';
 import type { CliContext, CliIo } from './context.js';
 import { describeError, exitCodeOf, StatusError } from './errors.js';
+import { defineExec } from './exec.js';
 import { registerImageCommands } from './images.js';
 import { defineInspect } from './inspect.js';
+import { registerLifecycleCommands } from './lifecycle.js';
 import { definePs } from './ps.js';
+import { registerRegistryCommands } from './registry.js';
 import { defineCreate, defineRun } from './run.js';
 import { registerSystemCommands } from './system.js';
+import { registerVolumeCommands } from './volume.js';
 
 export type { CliIo } from './context.js';
 
@@ -24,10 +29,13 @@ function registerContainerCommands(program: Command, ctx: CliContext): void {
     ['rm', defineRm],
     ['logs', defineLogs],
     ['wait', defineWait],
+    ['exec', defineExec],
+    ['attach', defineAttach],
   ];
   for (const [name, define] of top) define(program.command(name), ctx);
 
   const container = program.command('container').description('Manage containers');
+  registerLifecycleCommands(program, container, ctx);
   definePs(container.command('ls').aliases(['ps', 'list']), ctx);
   for (const [name, define] of top.filter(([n]) => n !== 'ps')) {
     const cmd = container.command(name);
@@ -65,9 +73,12 @@ function buildProgram(ctx: CliContext, setHost: (host: string) => void): Command
       if (host !== undefined) setHost(host);
     });
   registerContainerCommands(program, ctx);
+  registerContainerOpsCommands(program, ctx);
   defineInspect(program.command('inspect'), ctx);
   registerImageCommands(program, ctx, (cmd) => defineInspect(cmd, ctx, 'image'));
+  registerRegistryCommands(program, ctx);
   registerSystemCommands(program, ctx);
+  registerVolumeCommands(program, ctx);
   return program;
 }
 

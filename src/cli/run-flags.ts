@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import type { ContainerCreateRequest, RestartPolicy } from '../api/index.js';
 import { UsageError } from './errors.js';
+import { addMountFlags, applyMountFlags, type MountFlags } from './mount-flags.js';
 import { collect } from './options.js';
+import { addResourceFlags, applyResourceFlags, type ResourceFlags } from './resource-flags.js';
 
 /** The flags `run` and `create` share, as commander parses them. */
-export interface RunFlags {
+export interface RunFlags extends ResourceFlags, MountFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
@@ -33,7 +35,7 @@ export interface FlagEnvironment {
 
 export function addRunFlags(cmd: Command, opts: { withDetach: boolean }): Command {
   if (opts.withDetach) cmd.option('-d, --detach', 'Run container in background and print container ID');
-  return cmd
+  return addMountFlags(addResourceFlags(cmd))
     .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits')
     .option('--name <string>', 'Assign a name to the container')
     .option('-e, --env <list>', 'Set environment variables', collect)
@@ -149,6 +151,22 @@ export function buildCreateRequest(
   if (flags.user !== undefined) body.User = flags.user;
   if (flags.hostname !== undefined) body.Hostname = flags.hostname;
   if (flags.network !== undefined && body.HostConfig) body.HostConfig.NetworkMode = flags.network;
+  const mounts = applyMountFlags(flags);
+  body.HostConfig = { ...body.HostConfig, ...mounts.host };
+  if (Object.keys(mounts.volumes).length > 0) body.Volumes = mounts.volumes;
+  const resources = applyResourceFlags(flags);
+  body.HostConfig = { ...body.HostConfig, ...resources.host };
+  if (resources.stopSignal !== undefined) body.StopSignal = resources.stopSignal;
+  if (resources.stopTimeout !== undefined) body.StopTimeout = resources.stopTimeout;
+  // Like docker, the CLI reads a seccomp profile file and sends its JSON text.
+  const securityOpt = body.HostConfig.SecurityOpt;
+  if (Array.isArray(securityOpt)) {
+    body.HostConfig.SecurityOpt = securityOpt.map((opt: string) => {
+      const match = /^seccomp[=:](.+)$/.exec(opt);
+      if (!match?.[1] || match[1] === 'unconfined' || match[1] === 'builtin') return opt;
+      return `seccomp=${context.readFile(match[1])}`;
+    });
+  }
   return { name: flags.name, body };
 }
 

@@ -38,11 +38,12 @@ async function createContainer(
 
 export function defineRun(cmd: Command, ctx: CliContext): Command {
   return addRunFlags(cmd, { withDetach: true })
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
     .description('Create and run a new container from an image')
     .argument('<image>')
     .argument('[command...]')
     .passThroughOptions()
-    .action(async (image: string, args: string[], flags: RunFlags) => {
+    .action(async (image: string, args: string[], flags: RunFlags & { detachKeys?: string }) => {
       const id = await createContainer(ctx, 'run', image, args, flags);
       const onStartError = (e: unknown) => runFailure(e, 'run', startFailureStatus(describeError(e)));
       if (flags.detach) {
@@ -58,6 +59,7 @@ export function defineRun(cmd: Command, ctx: CliContext): Command {
         tty: !!flags.tty,
         interactive: !!flags.interactive,
         autoRemove: !!flags.rm,
+        detachKeys: flags.detachKeys,
         onStartError,
       });
       if (status !== 0) throw new StatusError(status);

@@ -5,16 +5,21 @@ import type {
   ContainerInspect,
   ContainerSummary,
   EventMessage,
+  HostConfig,
   ImageDeleteResponseItem,
   ImageHistoryResponseItem,
   ImageInspect,
   ImageSummary,
+  SystemDataUsage,
   VersionResponse,
   WaitResponse,
 } from '../api/index.js';
 import { MULTIPLEXED_STREAM_MEDIA_TYPE, NotModifiedError, RAW_STREAM_MEDIA_TYPE } from '../api/index.js';
+import { type ContainerOpsApi, containerOpsApi } from './container-ops.js';
+import { type ExecApi, execApi } from './exec.js';
 import { DEFAULT_HOST } from './host.js';
 import { readJsonLines } from './json-stream.js';
+import { type RegistryApi, registryApi } from './registry.js';
 import { type Query, readBody, Transport } from './transport.js';
 import type {
   Filters,
@@ -25,6 +30,7 @@ import type {
   SystemInfo,
   WaitCondition,
 } from './types.js';
+import { diskUsage, type VolumeApi, volumeApi } from './volumes.js';
 
 /** A container's output (and input, when attached with stdin) as a byte stream. */
 export interface ContainerStream {
@@ -51,6 +57,14 @@ export interface ContainerApi {
   /** Stopping a stopped container is not an error (304). */
   stop(id: string, opts?: { timeoutSeconds?: number; signal?: string }): Promise<void>;
   kill(id: string, opts?: { signal?: string }): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  restart(id: string, opts?: { timeoutSeconds?: number }): Promise<void>;
+  rename(id: string, name: string): Promise<void>;
+  update(id: string, changes: HostConfig): Promise<{ Warnings: string[] | null }>;
+  prune(opts?: {
+    filters?: Filters;
+  }): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
   remove(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   list(opts?: {
     all?: boolean;
@@ -64,7 +78,12 @@ export interface ContainerApi {
   startWait(id: string, opts?: { condition?: WaitCondition }): Promise<PendingWait>;
   wait(id: string, opts?: { condition?: WaitCondition }): Promise<WaitResponse>;
   /** `tty` says how to read the stream when the daemon does not name its media type. */
-  attach(id: string, opts?: { stdin?: boolean; tty?: boolean }): Promise<AttachedContainer>;
+  attach(
+    id: string,
+    opts?: { stdin?: boolean; tty?: boolean; detachKeys?: string },
+  ): Promise<AttachedContainer>;
+  /** `POST /containers/{id}/resize`: the size of the container's TTY. */
+  resize(id: string, size: { height: number; width: number }): Promise<void>;
 }
 
 export interface ImageApi {
@@ -99,7 +118,15 @@ export interface Client {
     signal?: AbortSignal;
   }): AsyncIterable<EventMessage>;
   containers: ContainerApi;
+  /** `docker exec`: create, start (attached or detached), inspect, resize. */
+  exec: ExecApi;
+  /** stats, top, diff, export, commit and cp. */
+  containerOps: ContainerOpsApi;
   images: ImageApi;
+  volumes: VolumeApi;
+  /** `GET /system/df`: what images, containers, volumes and the build cache use. */
+  diskUsage(opts?: { verbose?: boolean }): Promise<SystemDataUsage>;
+  registry: RegistryApi;
   /** Lets the process exit: drops idle keep-alive connections. */
   close(): void;
 }
@@ -148,6 +175,14 @@ function containerApi(t: Transport): ContainerApi {
       ),
     kill: (id, opts = {}) =>
       t.empty({ method: 'POST', path: `/containers/${enc(id)}/kill`, query: { signal: opts.signal } }),
+    pause: (id) => t.empty({ method: 'POST', path: `/containers/${enc(id)}/pause` }),
+    unpause: (id) => t.empty({ method: 'POST', path: `/containers/${enc(id)}/unpause` }),
+    restart: (id, opts = {}) =>
+      t.empty({ method: 'POST', path: `/containers/${enc(id)}/restart`, query: { t: opts.timeoutSeconds } }),
+    rename: (id, name) => t.empty({ method: 'POST', path: `/containers/${enc(id)}/rename`, query: { name } }),
+    update: (id, changes) => t.json({ method: 'POST', path: `/containers/${enc(id)}/update`, body: changes }),
+    prune: (opts = {}) =>
+      t.json({ method: 'POST', path: '/containers/prune', query: { filters: filtersQuery(opts.filters) } }),
     remove: (id, opts = {}) =>
       t.empty({
         method: 'DELETE',
@@ -186,7 +221,7 @@ function containerApi(t: Transport): ContainerApi {
       const { socket, contentType } = await t.upgrade({
         method: 'POST',
         path: `/containers/${enc(id)}/attach`,
-        query: { stream: true, stdin: opts.stdin, stdout: true, stderr: true },
+        query: { stream: true, stdin: opts.stdin, stdout: true, stderr: true, detachKeys: opts.detachKeys },
       });
       return {
         stream: socket,
@@ -195,6 +230,12 @@ function containerApi(t: Transport): ContainerApi {
         close: () => socket.destroy(),
       };
     },
+    resize: (id, size) =>
+      t.empty({
+        method: 'POST',
+        path: `/containers/${enc(id)}/resize`,
+        query: { h: size.height, w: size.width },
+      }),
   };
 }
 
@@ -275,7 +316,12 @@ export function createClient(opts: { host?: string } = {}): Client {
       },
     }),
     containers: containerApi(t),
+    exec: execApi(t),
+    containerOps: containerOpsApi(t),
     images: imageApi(t),
+    volumes: volumeApi(t),
+    diskUsage: (o) => diskUsage(t, o),
+    registry: registryApi(t),
     close: () => t.close(),
   };
 }

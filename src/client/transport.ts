@@ -14,6 +14,8 @@ export interface Request {
   /** A JSON value, or a byte stream sent as-is (tar archives). */
   body?: unknown;
   contentType?: string;
+  /** Extra headers, such as X-Registry-Auth. */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -127,7 +129,9 @@ export class Transport {
         }
       });
       outgoing.on('error', (e) => reject(connectionErrorOf(e, this.host) ?? e));
-      outgoing.end();
+      // Exec start sends its options as a JSON body on the request it upgrades.
+      if (req.body === undefined) outgoing.end();
+      else outgoing.end(JSON.stringify(req.body));
     });
   }
 
@@ -137,7 +141,7 @@ export class Transport {
   }
 
   private optionsFor(req: Request, prefix: string): RequestOptions {
-    const headers: Record<string, string> = { 'User-Agent': 'berth-cli' };
+    const headers: Record<string, string> = { 'User-Agent': 'berth-cli', ...(req.headers ?? {}) };
     if (req.body !== undefined) {
       headers['Content-Type'] =
         req.contentType ?? (isReadable(req.body) ? 'application/x-tar' : 'application/json');

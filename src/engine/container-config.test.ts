@@ -23,6 +23,7 @@ test('mergeImageConfig follows Docker for Cmd and Entrypoint', () => {
     { request: { Entrypoint: ['/other'], Cmd: ['x'] }, entrypoint: ['/other'], cmd: ['x'] },
     // An empty entrypoint (`--entrypoint ''`) clears it; the image's CMD goes too.
     { request: { Entrypoint: [] }, entrypoint: null, cmd: null },
+    { request: { Entrypoint: [''], Cmd: ['ls'] }, entrypoint: null, cmd: ['ls'] },
   ];
   for (const { request, entrypoint, cmd } of cases) {
     const merged = mergeImageConfig(request, image);

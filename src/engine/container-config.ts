@@ -19,7 +19,10 @@ export function mergeEnv(imageEnv: readonly string[], containerEnv: readonly str
  */
 export function mergeImageConfig(request: ContainerConfig, image: ImageRuntimeConfig): ContainerConfig {
   const entrypointOverridden = request.Entrypoint !== undefined && request.Entrypoint !== null;
-  const entrypoint = entrypointOverridden ? request.Entrypoint : (image.Entrypoint ?? null);
+  // `--entrypoint ""` arrives as [""]: it clears the image's entrypoint.
+  const requested =
+    request.Entrypoint?.length === 1 && request.Entrypoint[0] === '' ? [] : request.Entrypoint;
+  const entrypoint = entrypointOverridden ? requested : (image.Entrypoint ?? null);
   const cmd = nonEmpty(request.Cmd) ?? (entrypointOverridden ? null : (image.Cmd ?? null));
   const stopSignal = request.StopSignal || image.StopSignal;
   return {

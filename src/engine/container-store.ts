@@ -2,7 +2,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, ContainerStatus, HostConfig } from '../api/index.js';
 import { readJsonIfExists, removeTempFiles, writeJsonAtomic } from '../store/index.js';
-import type { NetworkAttachment } from './network/index.js';
+import type { EndpointRequest, NetworkAttachment } from './network/index.js';
+import type { MountRecord } from './volume/index.js';
 
 export interface ContainerStateRecord {
   status: ContainerStatus;
@@ -31,7 +32,13 @@ export interface ContainerRecord {
   args: string[];
   state: ContainerStateRecord;
   restartCount: number;
+  /** Stopped by `stop`/`kill`: restart policies leave it alone until it is started again. */
+  manuallyStopped?: boolean;
   network?: NetworkAttachment;
+  /** NetworkingConfig.EndpointsConfig as created, plus later `network connect`s (aliases, static IPs). */
+  endpointsConfig?: Record<string, EndpointRequest>;
+  /** Volumes, binds and tmpfs mounts, decided at create (inspect's `Mounts`). */
+  mounts?: MountRecord[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

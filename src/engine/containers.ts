@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerCreateRequest, ContainerStatus, HostConfig } from '../api/index.js';
+import type { ContainerCreateRequest, ContainerStatus, EndpointSettings, HostConfig } from '../api/index.js';
 import {
   ConflictError,
+  ForbiddenError,
   InvalidArgumentError,
   messageOf,
   NotFoundError,
@@ -12,14 +13,29 @@ import {
 } from '../api/index.js';
 import { commandLine, mergeImageConfig } from './container-config.js';
 import { etcFilesOf, writeEtcFiles } from './container-files.js';
+import { checkDevicesExist, isolationOf, requireRunning, validateIsolation } from './container-isolation.js';
 import { type ContainerRecord, type ContainerStore, ZERO_TIME } from './container-store.js';
 import type { EventSink } from './events.js';
+import { resourcesOf, UPDATABLE_FIELDS, validateResources } from './host-config.js';
 import type { ImageService, RootfsService } from './image/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { Logger } from './logger.js';
 import { generateContainerName, normalizeContainerName } from './names.js';
-import type { NetworkService } from './network/index.js';
+import {
+  type EndpointRequest,
+  type NetworkAttachment,
+  type NetworkService,
+  networkSettings,
+  parsePortKey,
+} from './network/index.js';
+import {
+  nextRestartDelayMs,
+  restartsWithDaemon,
+  shouldRestart,
+  validateRestartPolicy,
+} from './restart-policy.js';
 import type { ContainerRuntime, LogLine, OciSpec, ReadLogOptions, SpecOptions } from './runtime/index.js';
+import type { MountObject, MountPlanner } from './volume/index.js';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -29,10 +45,16 @@ export interface ContainerDeps {
   rootfs: RootfsService;
   runtime: ContainerRuntime;
   network: NetworkService;
+  /** Volumes, binds and tmpfs mounts: planned at create, mounted at start, released at remove. */
+  mounts: MountPlanner;
   events: EventSink;
   log: Logger;
   /** cgroupfs parent of every container's cgroup, e.g. `/berth`. */
   cgroupParent: string;
+  /** The daemon's hard rlimits: a container cannot be given more (no CAP_SYS_RESOURCE). */
+  hostHardLimits: Record<string, number>;
+  /** A static init for `--init` (tini-static), bind-mounted as /sbin/docker-init. */
+  initBinary: string;
   buildSpec: (opts: SpecOptions) => Promise<OciSpec>;
   readLog: (path: string, opts: ReadLogOptions) => AsyncIterable<LogLine>;
 }
@@ -51,6 +73,8 @@ interface Waiter {
 }
 
 const DEFAULT_STOP_TIMEOUT_S = 10;
+// Where Docker puts the `--init` binary inside the container.
+const INIT_PATH = '/sbin/docker-init';
 // How long an auto-removed container waits for attached readers to drain its log.
 const ATTACH_DRAIN_TIMEOUT_MS = 5_000;
 
@@ -65,6 +89,8 @@ export class ContainerService {
   private readonly lock = new KeyedMutex();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly attachDrains = new Map<string, Set<Promise<void>>>();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly restartDelaysMs = new Map<string, number>();
   private stopWatchingExits: (() => void) | undefined;
 
   constructor(private readonly deps: ContainerDeps) {}
@@ -82,19 +108,31 @@ export class ContainerService {
     }
     for (const record of records) {
       this.records.set(record.id, record);
+      this.deps.mounts.restore(record.id, record.mounts ?? [], false);
       if (record.state.status !== 'running' && record.state.status !== 'paused') continue;
       const state = await this.deps.runtime.state(record.id).catch(() => undefined);
       if (state && (state.status === 'running' || state.status === 'paused')) {
         if (record.network) this.deps.network.adopt(record.id, record.network);
+        this.deps.mounts.restore(record.id, record.mounts ?? [], true);
         this.deps.log.info({ id: record.id }, 'adopted running container');
       } else {
         await this.lock.run(record.id, () => this.recordExit(record));
+        await this.afterExit(record);
       }
+    }
+    for (const record of records) {
+      if (record.state.status !== 'exited' || record.state.startedAt === ZERO_TIME) continue;
+      if (!restartsWithDaemon(record.hostConfig.RestartPolicy, record.manuallyStopped === true)) continue;
+      this.start(record.id).catch((e) =>
+        this.deps.log.error({ err: e, id: record.id }, 'restart at daemon start failed'),
+      );
     }
   }
 
   close(): void {
     this.stopWatchingExits?.();
+    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.restartTimers.clear();
   }
 
   list(): ContainerRecord[] {
@@ -146,10 +184,16 @@ export class ContainerService {
       );
     }
     const image = await this.deps.images.resolve(request.Image);
-    const { HostConfig: hostConfig = {}, NetworkingConfig: _networking, ...config } = request;
+    const { HostConfig: hostConfig = {}, NetworkingConfig: networking, ...config } = request;
+    const endpointsConfig = endpointRequestsOf(networking?.EndpointsConfig);
+    this.checkNetworkRequest(hostConfig, endpointsConfig);
     const effective = mergeImageConfig(config, image.config.config ?? {});
     const { path, args } = commandLine(effective);
-    validateHostConfig(hostConfig);
+    validateResources(hostConfig, this.deps.hostHardLimits);
+    validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove === true);
+    // `container:X` modes need X to exist now and to run when this one starts.
+    validateIsolation(hostConfig, (ref) => this.get(ref).id);
+    await checkDevicesExist(hostConfig);
 
     const id = randomBytes(32).toString('hex');
     const record: ContainerRecord = {
@@ -160,6 +204,7 @@ export class ContainerService {
       imageId: image.id,
       config: { ...effective, Image: request.Image },
       hostConfig: { NetworkMode: 'bridge', ...hostConfig },
+      ...(Object.keys(endpointsConfig).length > 0 ? { endpointsConfig } : {}),
       path,
       args,
       state: {
@@ -176,12 +221,24 @@ export class ContainerService {
     // The name is taken from here on, so a concurrent create with the same name conflicts.
     this.records.set(id, record);
     try {
+      record.mounts = await this.deps.mounts.plan({
+        containerId: id,
+        binds: hostConfig.Binds,
+        mounts: hostConfig.Mounts as MountObject[] | null | undefined,
+        tmpfs: hostConfig.Tmpfs as Record<string, string> | null | undefined,
+        volumesFrom: hostConfig.VolumesFrom as string[] | null | undefined,
+        imageVolumes: effective.Volumes,
+        mountsOf: (ref) => this.get(ref).mounts ?? [],
+      });
       await this.deps.rootfs.create(id, image.id);
       await this.deps.store.save(record);
       // Readers (logs, an attach made before start) find an empty log rather than none.
       await writeFile(this.logPathOf(record), '', { flag: 'a', mode: 0o640 });
     } catch (e) {
       this.records.delete(id);
+      await this.deps.mounts
+        .release(id, record.mounts ?? [], { removeAnonymous: true })
+        .catch(() => undefined);
       await this.deps.rootfs.remove(id).catch(() => undefined);
       await this.deps.store.remove(id).catch(() => undefined);
       throw e;
@@ -199,7 +256,15 @@ export class ContainerService {
       if (record.state.status === 'removing' || record.state.status === 'dead') {
         throw new ConflictError(`cannot start container ${record.id}: container is marked for removal`);
       }
-      await this.launch(record);
+      this.cancelRestart(record);
+      record.manuallyStopped = false;
+      try {
+        await this.launch(record);
+      } catch (e) {
+        // Docker removes an `--rm` container whose start failed: nothing would ever remove it.
+        if (record.hostConfig.AutoRemove) await this.destroy(record, true).catch(() => undefined);
+        throw e;
+      }
     });
     this.emit(record, 'start');
   }
@@ -209,23 +274,42 @@ export class ContainerService {
     const bundleDir = this.deps.store.dirOf(id);
     const rootfsPath = join(bundleDir, 'rootfs');
     const mode = record.hostConfig.NetworkMode ?? 'bridge';
+    // Milliseconds per phase, logged at debug level so a slow phase is visible (issue 7).
+    const phases: Record<string, number> = {};
+    let phaseStart = performance.now();
+    const endPhase = (name: string) => {
+      const now = performance.now();
+      phases[name] = Math.round((now - phaseStart) * 10) / 10;
+      phaseStart = now;
+    };
     try {
       await this.deps.rootfs.mount(id, rootfsPath);
-      const attachment = await this.deps.network.attach(id, mode);
+      endPhase('snapshotMount');
+      const { attachment, hostnameOfNamespace } = await this.attachNetwork(record, mode);
+      endPhase('network');
       record.network = attachment;
       const hostNetwork = attachment.namespace === 'host';
-      const hostname = record.config.Hostname || (hostNetwork ? hostHostname() : id.slice(0, 12));
+      const hostname =
+        record.config.Hostname || hostnameOfNamespace || (hostNetwork ? hostHostname() : id.slice(0, 12));
       const etc = etcFilesOf(bundleDir);
       await writeEtcFiles(etc, {
         hostname,
         ipAddress: attachment.ipAddress,
         hostConfig: record.hostConfig,
         hostNetwork,
+        ...(attachment.dnsServer === undefined ? {} : { dnsServer: attachment.dnsServer }),
+        ...(attachment.hostGateway === undefined ? {} : { hostGateway: attachment.hostGateway }),
       });
+      endPhase('etcFiles');
+      const userMounts = await this.deps.mounts.prepare(id, record.mounts ?? [], rootfsPath);
+      endPhase('mounts');
       const spec = await this.deps.buildSpec({
         rootfs: rootfsPath,
         readonlyRootfs: record.hostConfig.ReadonlyRootfs === true,
-        args: [record.path, ...record.args],
+        // `--init`: a small init as PID 1 reaps zombies and forwards signals.
+        args: record.hostConfig.Init
+          ? [INIT_PATH, '--', record.path, ...record.args]
+          : [record.path, ...record.args],
         // buildSpec adds HOSTNAME and a default PATH, as Docker does.
         env: record.config.Env ?? [],
         cwd: record.config.WorkingDir ?? '',
@@ -237,22 +321,36 @@ export class ContainerService {
           { source: etc.hostsPath, destination: '/etc/hosts' },
           { source: etc.hostnamePath, destination: '/etc/hostname' },
           { source: etc.resolvConfPath, destination: '/etc/resolv.conf' },
+          ...(record.hostConfig.Init
+            ? [{ source: this.deps.initBinary, destination: INIT_PATH, readonly: true }]
+            : []),
+          ...userMounts,
         ],
         cgroupsPath: `${this.deps.cgroupParent}/${id}`,
         ...optional('resources', resourcesOf(record.hostConfig)),
         privileged: record.hostConfig.Privileged === true,
         capAdd: record.hostConfig.CapAdd ?? [],
         capDrop: record.hostConfig.CapDrop ?? [],
+        isolation: isolationOf(record.hostConfig, (ref) => {
+          const other = this.get(ref);
+          requireRunning(other.state.status, ref, other.id);
+          return other.state.pid;
+        }),
       });
+      endPhase('spec');
       const { pid } = await this.deps.runtime.create({
         id,
         bundleDir,
         spec,
         logPath: this.logPathOf(record),
         stdin: record.config.OpenStdin === true,
+        // Docker closes stdin when the attached client goes only for `StdinOnce` without a TTY.
+        leaveStdinOpen: record.config.Tty === true || record.config.StdinOnce !== true,
       });
+      endPhase('conmonRuncCreate');
       const startedAt = new Date().toISOString();
       await this.deps.runtime.start(id);
+      endPhase('runcStart');
       record.state = {
         ...record.state,
         status: 'running',
@@ -264,21 +362,28 @@ export class ContainerService {
         finishedAt: ZERO_TIME,
       };
       await this.deps.store.save(record);
+      endPhase('saveRecord');
+      this.deps.log.debug({ id, phases }, 'container started');
     } catch (e) {
       await this.deps.runtime.delete(id, { force: true }).catch(() => undefined);
       await this.deps.network.release(id).catch(() => undefined);
+      await this.deps.mounts.unprepare(id, record.mounts ?? []).catch(() => undefined);
       await this.deps.rootfs.unmount(rootfsPath).catch(() => undefined);
       delete record.network;
       // Docker keeps a container that failed to start as created, with the error and 127/126.
       record.state = { ...record.state, error: messageOf(e), exitCode: exitCodeOfStartError(messageOf(e)) };
       await this.deps.store.save(record).catch(() => undefined);
+      // The run that attached streams and a `next-exit` wait were waiting for is over before it began.
+      this.settleWaiters(id, ['next-exit'], record.state.exitCode);
       throw e;
     }
   }
 
   async stop(ref: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<void> {
     const record = this.get(ref);
+    if (await this.stopRestarting(record)) return;
     if (!isRunning(record.state.status)) throw new NotModifiedError('container already stopped');
+    await this.markManuallyStopped(record);
     const signal = opts.signal || record.config.StopSignal || 'SIGTERM';
     const timeoutS = opts.timeoutSeconds ?? record.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT_S;
     const exited = this.waitFor(record.id, 'not-running');
@@ -296,10 +401,22 @@ export class ContainerService {
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
     const record = this.get(ref);
+    if (record.state.status === 'restarting') {
+      throw new ConflictError(
+        `Cannot kill container: ${ref}: Container ${record.id} is restarting, wait until the container is running`,
+      );
+    }
     if (!isRunning(record.state.status)) {
       throw new ConflictError(`Cannot kill container: ${ref}: Container ${record.id} is not running`);
     }
+    await this.markManuallyStopped(record);
     await this.signal(record, signal);
+  }
+
+  private async markManuallyStopped(record: ContainerRecord): Promise<void> {
+    if (record.manuallyStopped) return;
+    record.manuallyStopped = true;
+    await this.deps.store.save(record);
   }
 
   private async signal(record: ContainerRecord, signal: string): Promise<void> {
@@ -311,10 +428,17 @@ export class ContainerService {
       throw e;
     }
     this.emit(record, 'kill', { signal: String(signal) });
+    // Docker stops a paused container too: the signal is delivered once it thaws.
+    if (record.state.status === 'paused') {
+      await this.deps.runtime.resume(record.id).catch(() => undefined);
+      record.state.status = 'running';
+    }
   }
 
-  async remove(ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /** `volumes` also removes the container's anonymous volumes (`rm -v`). */
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const record = this.get(ref);
+    if (opts.force) await this.stopRestarting(record);
     if (isRunning(record.state.status)) {
       if (!opts.force) {
         throw new ConflictError(
@@ -325,10 +449,10 @@ export class ContainerService {
       await this.signal(record, 'SIGKILL');
       await exited;
     }
-    await this.lock.run(record.id, () => this.destroy(record));
+    await this.lock.run(record.id, () => this.destroy(record, opts.volumes === true));
   }
 
-  private async destroy(record: ContainerRecord): Promise<void> {
+  private async destroy(record: ContainerRecord, removeAnonymousVolumes = false): Promise<void> {
     if (!this.records.has(record.id)) return;
     record.state.status = 'removing';
     await this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined);
@@ -337,6 +461,9 @@ export class ContainerService {
     await this.deps.rootfs.remove(record.id);
     await this.deps.store.remove(record.id);
     this.records.delete(record.id);
+    await this.deps.mounts.release(record.id, record.mounts ?? [], {
+      removeAnonymous: removeAnonymousVolumes,
+    });
     this.emit(record, 'destroy');
     this.settleWaiters(record.id, ['removed', 'not-running', 'next-exit'], record.state.exitCode);
   }
@@ -368,14 +495,171 @@ export class ContainerService {
   private async onExit(id: string): Promise<void> {
     const record = this.records.get(id);
     if (!record) return;
-    await this.lock.run(id, async () => {
-      if (!isRunning(record.state.status)) return;
+    const exited = await this.lock.run(id, async () => {
+      if (record.state.status !== 'running' && record.state.status !== 'paused') return false;
       await this.recordExit(record);
+      return true;
     });
+    if (exited) await this.afterExit(record);
+  }
+
+  /** What follows an exit: a restart by policy, removal for `--rm`, or nothing. */
+  private async afterExit(record: ContainerRecord): Promise<void> {
+    const { id } = record;
+    const restart = shouldRestart(record.hostConfig.RestartPolicy, {
+      exitCode: record.state.exitCode,
+      restartCount: record.restartCount,
+      manuallyStopped: record.manuallyStopped === true,
+    });
+    if (restart && this.records.has(id)) {
+      await this.scheduleRestart(record);
+      return;
+    }
     if (record.hostConfig.AutoRemove && this.records.has(id)) {
       await withTimeout(Promise.all(this.attachDrains.get(id) ?? []), ATTACH_DRAIN_TIMEOUT_MS);
-      await this.lock.run(id, () => this.destroy(record));
+      // `--rm` takes the container's anonymous volumes with it, as Docker does.
+      await this.lock.run(id, () => this.destroy(record, true));
     }
+  }
+
+  private async scheduleRestart(record: ContainerRecord): Promise<void> {
+    const { id } = record;
+    const ranMs = Date.parse(record.state.finishedAt) - Date.parse(record.state.startedAt);
+    const delayMs = nextRestartDelayMs(this.restartDelaysMs.get(id), ranMs);
+    this.restartDelaysMs.set(id, delayMs);
+    record.state.status = 'restarting';
+    await this.deps.store.save(record);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(id);
+      this.lock
+        .run(id, async () => {
+          if (record.state.status !== 'restarting' || !this.records.has(id)) return;
+          record.restartCount++;
+          try {
+            await this.launch(record);
+          } catch (e) {
+            record.state.status = 'exited';
+            await this.deps.store.save(record);
+            throw e;
+          }
+          this.emit(record, 'start');
+        })
+        .catch((e) => this.deps.log.error({ err: e, id }, 'restart by policy failed'));
+    }, delayMs);
+    this.restartTimers.set(id, timer);
+  }
+
+  private cancelRestart(record: ContainerRecord): boolean {
+    const timer = this.restartTimers.get(record.id);
+    if (timer === undefined) return false;
+    clearTimeout(timer);
+    this.restartTimers.delete(record.id);
+    return true;
+  }
+
+  /** Stops a container waiting between restarts; true when it was one. */
+  private async stopRestarting(record: ContainerRecord): Promise<boolean> {
+    if (record.state.status !== 'restarting') return false;
+    this.cancelRestart(record);
+    record.manuallyStopped = true;
+    record.state.status = 'exited';
+    await this.deps.store.save(record);
+    this.settleWaiters(record.id, ['not-running'], record.state.exitCode);
+    this.emit(record, 'stop');
+    return true;
+  }
+
+  async pause(ref: string): Promise<void> {
+    const record = this.get(ref);
+    await this.lock.run(record.id, async () => {
+      if (record.state.status === 'paused')
+        throw new ConflictError(`Container ${record.id} is already paused`);
+      if (record.state.status !== 'running') throw new ConflictError(`Container ${record.id} is not running`);
+      await this.deps.runtime.pause(record.id);
+      record.state.status = 'paused';
+      await this.deps.store.save(record);
+    });
+    this.emit(record, 'pause');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const record = this.get(ref);
+    await this.lock.run(record.id, async () => {
+      if (record.state.status !== 'paused') throw new ConflictError(`Container ${record.id} is not paused`);
+      await this.deps.runtime.resume(record.id);
+      record.state.status = 'running';
+      await this.deps.store.save(record);
+    });
+    this.emit(record, 'unpause');
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const record = this.get(ref);
+    if (!newName) throw new InvalidArgumentError('Neither old nor new names may be empty');
+    const name = normalizeContainerName(newName);
+    if (name === record.name) {
+      throw new InvalidArgumentError('Renaming a container with the same name as its current name');
+    }
+    const holder = this.findByName(name);
+    if (holder) {
+      throw new ConflictError(
+        `Conflict. The container name "${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    const oldName = record.name;
+    record.name = name;
+    await this.deps.store.save(record);
+    this.emit(record, 'rename', { oldName });
+  }
+
+  /** `docker update`: new limits (applied live to a running container) and restart policy. */
+  async update(ref: string, changes: HostConfig): Promise<string[]> {
+    const record = this.get(ref);
+    await this.lock.run(record.id, async () => {
+      const updated: Record<string, unknown> = { ...record.hostConfig };
+      for (const key of UPDATABLE_FIELDS) {
+        const value = changes[key];
+        // Docker's CLI sends zeros for flags not given: they leave the setting as it is.
+        if (value !== undefined && value !== null && value !== 0 && value !== '') updated[key] = value;
+      }
+      if (changes.RestartPolicy?.Name === '') delete updated.RestartPolicy;
+      if (changes.RestartPolicy?.Name && record.hostConfig.AutoRemove) {
+        throw new InvalidArgumentError(
+          'Restart policy cannot be updated because AutoRemove is enabled for the container',
+        );
+      }
+      const hostConfig = updated as HostConfig;
+      validateResources(hostConfig, this.deps.hostHardLimits);
+      validateRestartPolicy(hostConfig.RestartPolicy, false);
+      if (isRunning(record.state.status) && record.state.status !== 'restarting') {
+        await this.deps.runtime.update(record.id, resourcesOf(hostConfig) ?? {});
+      }
+      record.hostConfig = hostConfig;
+      await this.deps.store.save(record);
+    });
+    this.emit(record, 'update');
+    return [];
+  }
+
+  /** Removes stopped containers that `keep` does not hold back; returns their ids and freed bytes. */
+  async prune(
+    keep: (record: ContainerRecord) => boolean,
+  ): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let spaceReclaimed = 0;
+    for (const record of this.list()) {
+      if (isRunning(record.state.status) || keep(record)) continue;
+      spaceReclaimed += await this.deps.rootfs.sizeRw(record.id).catch(() => 0);
+      await this.remove(record.id);
+      deleted.push(record.id);
+    }
+    this.deps.events({
+      type: 'container',
+      action: 'prune',
+      id: '',
+      attributes: { reclaimed: String(spaceReclaimed) },
+    });
+    return { deleted, spaceReclaimed };
   }
 
   /** Notes a finished process: its exit code, and frees what only a running container holds. */
@@ -383,6 +667,9 @@ export class ContainerService {
     const exit = await this.deps.runtime.readExit(record.id).catch(() => undefined);
     await this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined);
     await this.deps.network.release(record.id).catch(() => undefined);
+    await this.deps.mounts
+      .unprepare(record.id, record.mounts ?? [])
+      .catch((e) => this.deps.log.warn({ err: e, id: record.id }, 'unmounting volumes failed'));
     await this.deps.rootfs.unmount(join(this.deps.store.dirOf(record.id), 'rootfs')).catch(() => undefined);
     delete record.network;
     record.state = {
@@ -398,6 +685,7 @@ export class ContainerService {
       ).toISOString(),
     };
     await this.deps.store.save(record);
+    if (record.state.oomKilled) this.emit(record, 'oom');
     this.emit(record, 'die', { exitCode: String(record.state.exitCode) });
     this.settleWaiters(record.id, ['not-running', 'next-exit'], record.state.exitCode);
   }
@@ -444,6 +732,129 @@ export class ContainerService {
       set.delete(drained);
       if (set.size === 0) this.attachDrains.delete(id);
     }
+  }
+
+  /** Refuses at create what would only fail at start: an unknown network, a bad port, a bad mode. */
+  private checkNetworkRequest(hostConfig: HostConfig, endpoints: Record<string, EndpointRequest>): void {
+    const mode = hostConfig.NetworkMode || 'bridge';
+    if (mode.startsWith('container:')) {
+      this.get(mode.slice('container:'.length));
+      if (Object.keys(hostConfig.PortBindings ?? {}).length > 0) {
+        throw new InvalidArgumentError(
+          'conflicting options: port publishing and the container type network mode',
+        );
+      }
+    } else if (!['bridge', 'default', 'host', 'none'].includes(mode)) {
+      this.deps.network.inspectNetwork(mode);
+    }
+    for (const [ref, endpoint] of Object.entries(endpoints)) this.deps.network.checkEndpoint(ref, endpoint);
+    for (const key of Object.keys(hostConfig.PortBindings ?? {})) parsePortKey(key);
+  }
+
+  /** The container's networks for a start; `container:X` joins X's namespace. */
+  private async attachNetwork(
+    record: ContainerRecord,
+    mode: string,
+  ): Promise<{ attachment: NetworkAttachment; hostnameOfNamespace?: string }> {
+    if (mode.startsWith('container:')) {
+      const target = this.get(mode.slice('container:'.length));
+      if (target.state.status !== 'running' || target.state.pid <= 0) {
+        throw new ConflictError(`cannot join network namespace of a non running container: ${target.id}`);
+      }
+      const shared = target.network;
+      const namespace = shared?.namespace === 'host' ? 'host' : { path: `/proc/${target.state.pid}/ns/net` };
+      const attachment: NetworkAttachment = {
+        mode: `container:${target.id}`,
+        namespace,
+        settings: networkSettings({
+          networkName: 'container',
+          endpoint: emptyEndpointSettings(),
+          sandboxId: '',
+          sandboxKey: '',
+        }),
+        ipAddress: shared?.ipAddress ?? '',
+        ...(shared?.dnsServer === undefined ? {} : { dnsServer: shared.dnsServer }),
+        ...(shared?.hostGateway === undefined ? {} : { hostGateway: shared.hostGateway }),
+      };
+      attachment.settings.Networks = {};
+      return { attachment, hostnameOfNamespace: target.config.Hostname || target.id.slice(0, 12) };
+    }
+    const requestedLinks = Array.isArray(record.hostConfig.Links)
+      ? (record.hostConfig.Links as unknown[])
+      : [];
+    const links = requestedLinks.map(String).map((link) => {
+      const [target = '', alias] = link.split(':');
+      const name = this.get(target).name.slice(1);
+      return { name, alias: (alias ?? name).replace(/^.*\//, '') };
+    });
+    const attachment = await this.deps.network.attach({
+      containerId: record.id,
+      containerName: record.name.slice(1),
+      mode,
+      endpoints: record.endpointsConfig ?? {},
+      links,
+      portBindings: record.hostConfig.PortBindings ?? {},
+      publishAll: record.hostConfig.PublishAllPorts === true,
+      exposedPorts: Object.keys(record.config.ExposedPorts ?? {}),
+      dnsServers: record.hostConfig.Dns ?? [],
+    });
+    return { attachment };
+  }
+
+  /** `network connect`: at once on a running container, at its next start otherwise. */
+  async connect(ref: string, network: string, endpoint: EndpointRequest): Promise<void> {
+    const record = this.get(ref);
+    const info = this.deps.network.inspectNetwork(network);
+    await this.lock.run(record.id, async () => {
+      if (record.network && isRunning(record.state.status)) {
+        record.network = await this.deps.network.connect(record.network, {
+          containerId: record.id,
+          containerName: record.name.slice(1),
+          network: info.name,
+          endpoint,
+        });
+      } else if (
+        record.endpointsConfig?.[info.name] !== undefined ||
+        record.hostConfig.NetworkMode === info.name
+      ) {
+        throw new ForbiddenError(
+          `endpoint with name ${record.name.slice(1)} already exists in network ${info.name}`,
+        );
+      }
+      record.endpointsConfig = { ...(record.endpointsConfig ?? {}), [info.name]: endpoint };
+      await this.deps.store.save(record);
+    });
+    this.deps.events({
+      type: 'network',
+      action: 'connect',
+      id: info.id,
+      attributes: { container: record.id, name: info.name },
+    });
+  }
+
+  /** `network disconnect`: at once on a running container, and from its configuration. */
+  async disconnect(ref: string, network: string): Promise<void> {
+    const record = this.get(ref);
+    const info = this.deps.network.inspectNetwork(network);
+    await this.lock.run(record.id, async () => {
+      if (record.network && isRunning(record.state.status)) {
+        record.network = await this.deps.network.disconnect(record.network, {
+          containerId: record.id,
+          network: info.name,
+        });
+      }
+      if (record.endpointsConfig) {
+        const { [info.name]: _gone, ...rest } = record.endpointsConfig;
+        record.endpointsConfig = rest;
+      }
+      await this.deps.store.save(record);
+    });
+    this.deps.events({
+      type: 'network',
+      action: 'disconnect',
+      id: info.id,
+      attributes: { container: record.id, name: info.name },
+    });
   }
 
   private isNameTaken(name: string): boolean {
@@ -499,32 +910,32 @@ function exitCodeOfStartError(message: string): number {
   return 128;
 }
 
-function validateHostConfig(hostConfig: HostConfig): void {
-  const numeric: (keyof HostConfig)[] = ['Memory', 'NanoCpus', 'CpuShares'];
-  for (const key of numeric) {
-    const value = hostConfig[key];
-    if (value !== undefined && value !== null && (typeof value !== 'number' || value < 0)) {
-      throw new InvalidArgumentError(`invalid ${key}: must be a non-negative number`);
-    }
+/** Docker's EndpointsConfig as the network service takes it. */
+function endpointRequestsOf(
+  config: Record<string, Partial<EndpointSettings>> | undefined,
+): Record<string, EndpointRequest> {
+  const requests: Record<string, EndpointRequest> = {};
+  for (const [network, e] of Object.entries(config ?? {})) {
+    const ipam = (e.IPAMConfig ?? {}) as { IPv4Address?: string };
+    requests[network] = {
+      ...(e.Aliases?.length ? { aliases: [...e.Aliases] } : {}),
+      ...(ipam.IPv4Address ? { ipv4Address: ipam.IPv4Address } : {}),
+      ...(e.MacAddress ? { macAddress: e.MacAddress } : {}),
+    };
   }
-  if (typeof hostConfig.Memory === 'number' && hostConfig.Memory > 0 && hostConfig.Memory < 6 * 1024 * 1024) {
-    throw new InvalidArgumentError('Minimum memory limit allowed is 6MB');
-  }
+  return requests;
 }
 
-/** OCI linux.resources from Docker's HostConfig limits. */
-function resourcesOf(hostConfig: HostConfig): Record<string, unknown> | undefined {
-  const resources: Record<string, unknown> = {};
-  if (hostConfig.Memory) resources.memory = { limit: hostConfig.Memory };
-  const cpu: Record<string, number> = {};
-  if (hostConfig.CpuShares) cpu.shares = hostConfig.CpuShares;
-  if (hostConfig.NanoCpus) {
-    cpu.period = 100_000;
-    cpu.quota = Math.round((hostConfig.NanoCpus * 100_000) / 1e9);
-  }
-  if (Object.keys(cpu).length > 0) resources.cpu = cpu;
-  if (typeof hostConfig.PidsLimit === 'number' && hostConfig.PidsLimit > 0) {
-    resources.pids = { limit: hostConfig.PidsLimit };
-  }
-  return Object.keys(resources).length > 0 ? resources : undefined;
+function emptyEndpointSettings(): EndpointSettings {
+  return {
+    MacAddress: '',
+    NetworkID: '',
+    EndpointID: '',
+    Gateway: '',
+    IPAddress: '',
+    IPPrefixLen: 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+  };
 }

@@ -1,12 +1,18 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ContainerOps } from './container-ops/index.js';
+import { ContainerStdio } from './container-stdio.js';
 import { ContainerStore } from './container-store.js';
 import { ContainerService } from './containers.js';
 import { EventBus } from './events.js';
+import { ExecService } from './exec.js';
+import { parseHardLimits } from './host-config.js';
 import { type ImageService, openImageStore, type RootfsService } from './image/index.js';
 import type { Logger } from './logger.js';
-import { createNetworkService, type NetworkService } from './network/index.js';
+import { type AddressPool, createNetworkService, type NetworkService } from './network/index.js';
+import { createRegistryService, type RegistryService } from './registry/index.js';
 import { buildSpec, type ContainerRuntime, createRuntime, readLog } from './runtime/index.js';
+import { MountPlanner, VolumeService } from './volume/index.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -18,14 +24,32 @@ export interface EngineOptions {
   nftTable: string;
   cgroupParent: string;
   netnsPrefix: string;
+  /** Prefix of user-defined bridge devices (`br-` as Docker's). */
+  bridgePrefix?: string;
+  /** `--default-address-pool`: where networks without `--subnet` get theirs. */
+  addressPools?: AddressPool[];
+  /** Static init binary for `--init`; Debian's tini-static by default. */
+  initBinary?: string;
+  /** Registries spoken to in plain HTTP besides loopback ones (`--insecure-registry`). */
+  insecureRegistries?: string[];
+  /** When given, the only registries the daemon contacts (`--allow-registry`). */
+  allowedRegistries?: string[];
   log: Logger;
 }
 
 /** The daemon's core, as server/ sees it. */
 export interface Engine {
   readonly containers: ContainerService;
+  readonly exec: ExecService;
+  /** Attach's stdin and TTY resize. */
+  readonly stdio: ContainerStdio;
   readonly images: ImageService;
   readonly rootfs: RootfsService;
+  readonly registry: RegistryService;
+  readonly volumes: VolumeService;
+  /** stats, top, diff, export, commit and cp. */
+  readonly containerOps: ContainerOps;
+  readonly networks: NetworkService;
   readonly events: EventBus;
   readonly options: Readonly<EngineOptions>;
   /** Stops watching; containers keep running (live restore). */
@@ -46,31 +70,67 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     bridgeCidr: options.bridgeCidr,
     nftTable: options.nftTable,
     netnsPrefix: options.netnsPrefix,
+    ...(options.bridgePrefix === undefined ? {} : { bridgePrefix: options.bridgePrefix }),
+    ...(options.addressPools === undefined ? {} : { addressPools: options.addressPools }),
   });
   await network.init();
+  const volumes = await VolumeService.open({ root: join(dataRoot, 'volumes'), events: events.emit, log });
   const containers = new ContainerService({
     store: new ContainerStore(join(dataRoot, 'containers')),
     images,
     rootfs,
     runtime,
     network,
+    mounts: new MountPlanner({ volumes, events: events.emit, log }),
     events: events.emit,
     log,
     cgroupParent: options.cgroupParent,
+    hostHardLimits: parseHardLimits(await readFile('/proc/self/limits', 'utf8')),
+    initBinary: options.initBinary ?? '/usr/bin/tini-static',
     buildSpec,
     readLog,
   });
   await containers.restore();
-  return {
+  const containerOps = new ContainerOps({
     containers,
     images,
     rootfs,
+    runtime,
+    events: events.emit,
+    log,
+    cgroupParent: options.cgroupParent,
+    scratchDir: join(execRoot, 'rootfs-mounts'),
+    // ContainerStore keeps each container's bundle, with its rootfs mount point, in containers/<id>/.
+    rootfsPathOf: (id) => join(dataRoot, 'containers', id, 'rootfs'),
+  });
+  const exec = new ExecService({ containers, runtime, events: events.emit, log, readLog });
+  const stopForgettingExecs = events.subscribe((e) => {
+    if (e.Type === 'container' && e.Action === 'destroy') exec.forgetContainer(e.Actor.ID);
+  });
+  return {
+    containers,
+    exec,
+    stdio: new ContainerStdio({ containers, runtime, events }),
+    images,
+    rootfs,
+    registry: createRegistryService({
+      images,
+      options: {
+        insecureRegistries: options.insecureRegistries ?? [],
+        allowedRegistries: options.allowedRegistries ?? [],
+      },
+    }),
+    volumes,
+    containerOps,
+    networks: network,
     events,
     options,
     async close(opts = {}) {
+      stopForgettingExecs();
       containers.close();
       await runtime.close();
       await network.close({ teardown: opts.teardownNetwork === true });
+      await volumes.close();
     },
   };
 }

@@ -1,9 +1,16 @@
 export {
+  type AttachSocket,
   attachSocketPath,
   ConmonCreateError,
   type ConmonCreateOptions,
+  type ConmonExec,
+  ConmonExecError,
+  type ConmonExecOptions,
+  openAttachSocket,
+  resizeConmonTerminal,
   resolveExecutable,
   spawnConmon,
+  spawnExecConmon,
 } from './conmon.js';
 export { CommandError, type RunOptions, type RunResult, run } from './exec.js';
 export {
@@ -11,6 +18,7 @@ export {
   deleteLink,
   deleteNetns,
   enableIpv4Forwarding,
+  enableRouteLocalnet,
   type IpAddressInfo,
   IpBatch,
   type IpLink,
@@ -25,9 +33,11 @@ export {
   showLink,
 } from './ip.js';
 export {
+  type GenericMountOptions,
   isMountPoint,
   listMounts,
   type MountEntry,
+  mount,
   mountOverlay,
   type OverlayMountOptions,
   unmount,
@@ -46,3 +56,4 @@ export {
   type NftTableRef,
 } from './nft.js';
 export { createRunc, type Runc, type RuncState, type RuncStatus, runcErrorMessage } from './runc.js';
+export { listOpaqueDirs } from './xattr.js';

@@ -190,6 +190,32 @@ export class IpBatch {
     return this.#add('link', 'del', 'dev', dev);
   }
 
+  /**
+   * A macvlan (bridge mode) or ipvlan (l2) link on `parent`, born inside `netns` under its
+   * final name, like addVeth's peer; ipvlan links share the parent's MAC, so `mac` is macvlan's only.
+   */
+  addSubInterface(
+    name: string,
+    opts: { parent: string; type: 'macvlan' | 'ipvlan'; mode: string; netns: string; mac?: string },
+  ): this {
+    const mac = opts.mac === undefined || opts.type === 'ipvlan' ? [] : ['address', opts.mac];
+    return this.#add(
+      'link',
+      'add',
+      'link',
+      opts.parent,
+      'name',
+      name,
+      ...mac,
+      'netns',
+      opts.netns,
+      'type',
+      opts.type,
+      'mode',
+      opts.mode,
+    );
+  }
+
   /** The batch text, one command a line, as `ip -batch -` reads it. */
   toString(): string {
     return this.#lines.map((words) => `${words.join(' ')}\n`).join('');
@@ -207,4 +233,12 @@ const IPV4_FORWARD_SYSCTL = '/proc/sys/net/ipv4/ip_forward';
 export async function enableIpv4Forwarding(): Promise<void> {
   if ((await readFile(IPV4_FORWARD_SYSCTL, 'utf8')).trim() === '1') return;
   await writeFile(IPV4_FORWARD_SYSCTL, '1\n');
+}
+
+/** Lets a device carry 127.0.0.0/8 sources, so a published port answers on the host's loopback. */
+export async function enableRouteLocalnet(dev: string): Promise<void> {
+  checkWord(dev);
+  const path = `/proc/sys/net/ipv4/conf/${dev}/route_localnet`;
+  if ((await readFile(path, 'utf8')).trim() === '1') return;
+  await writeFile(path, '1\n');
 }

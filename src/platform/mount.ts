@@ -59,6 +59,21 @@ export async function mountOverlay(target: string, opts: OverlayMountOptions): P
   await run('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), resolve(target)], runOptions);
 }
 
+export interface GenericMountOptions {
+  /** The filesystem type (`tmpfs`, `nfs`, `ext4` ...); mount(8) guesses when omitted. */
+  type?: string;
+  /** mount(8) options, e.g. `size=64m` or `bind`. */
+  options?: readonly string[];
+}
+
+/** mount(8) of any filesystem on `target`. Throws CommandError with mount's stderr on failure. */
+export async function mount(source: string, target: string, opts: GenericMountOptions = {}): Promise<void> {
+  const args: string[] = [];
+  if (opts.type !== undefined && opts.type !== '') args.push('-t', opts.type);
+  if (opts.options !== undefined && opts.options.length > 0) args.push('-o', opts.options.join(','));
+  await run('mount', [...args, source, resolve(target)]);
+}
+
 /** Unmounts `target`; a target that is not a mount point is left alone, so this is idempotent. */
 export async function unmount(target: string): Promise<void> {
   if (!(await isMountPoint(target))) return;

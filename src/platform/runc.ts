@@ -19,6 +19,11 @@ export interface Runc {
   /** ConflictError when not stopped and not forced. */
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   state(id: string): Promise<RuncState>; // NotFoundError
+  /** Freezes every process of the container (cgroup freezer). ConflictError when not running. */
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Applies OCI linux.resources read from a JSON file to a live container. */
+  update(id: string, resourcesFile: string): Promise<void>;
 }
 
 const TIMEOUT_MS = 30_000;
@@ -74,6 +79,15 @@ export function createRunc(opts: { binary: string; root: string }): Runc {
     },
     async delete(id, deleteOpts = {}) {
       await exec(id, ['delete', ...(deleteOpts.force ? ['--force'] : []), id]);
+    },
+    async pause(id) {
+      await exec(id, ['pause', id]);
+    },
+    async resume(id) {
+      await exec(id, ['resume', id]);
+    },
+    async update(id, resourcesFile) {
+      await exec(id, ['update', '--resources', resourcesFile, id]);
     },
     async state(id) {
       const parsed = JSON.parse(await exec(id, ['state', id])) as RuncState;

@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   NotModifiedError,
+  UnauthorizedError,
   UnavailableError,
 } from '../api/index.js';
 
@@ -15,6 +16,7 @@ export function statusOf(e: unknown): number {
   if (e instanceof ConflictError) return 409;
   if (e instanceof NotModifiedError) return 304;
   if (e instanceof ForbiddenError) return 403;
+  if (e instanceof UnauthorizedError) return 401;
   if (e instanceof UnavailableError) return 503;
   return 500;
 }

@@ -4,9 +4,15 @@ import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../api/index.js';
 import type { Engine, Logger } from '../engine/index.js';
 import { ApiRouter } from './router.js';
+import { addContainerOpsRoutes } from './routes/container-ops.js';
 import { addContainerRoutes } from './routes/containers.js';
+import { addExecRoutes } from './routes/exec.js';
 import { addImageRoutes } from './routes/images.js';
+import { addNetworkRoutes } from './routes/networks.js';
+import { addRegistryRoutes } from './routes/registry.js';
 import { addSystemRoutes } from './routes/system.js';
+import { addDiskUsageRoutes } from './routes/system-df.js';
+import { addVolumeRoutes } from './routes/volumes.js';
 
 export interface ApiServer {
   /** Stops accepting connections and ends open ones (streams such as `events -f`). */
@@ -24,7 +30,13 @@ export async function serveApi(engine: Engine, hosts: readonly string[], log: Lo
   const router = new ApiRouter(log);
   addSystemRoutes(router, engine);
   addContainerRoutes(router, engine);
+  addContainerOpsRoutes(router, engine);
+  addExecRoutes(router, engine);
   addImageRoutes(router, engine);
+  addNetworkRoutes(router, engine);
+  addRegistryRoutes(router, engine);
+  addVolumeRoutes(router, engine);
+  addDiskUsageRoutes(router, engine);
 
   const servers: Server[] = [];
   for (const host of hosts) {
@@ -33,7 +45,11 @@ export async function serveApi(engine: Engine, hosts: readonly string[], log: Lo
     // A socket left by a daemon that was killed blocks listen(); the data-root lock says we are alone.
     await rm(path, { force: true });
     const server = createServer({ keepAlive: true }, (req, res) => router.handleRequest(req, res));
-    server.on('upgrade', (req, socket) => router.handleUpgrade(req, socket));
+    server.on('upgrade', (req, socket, head) => {
+      // Bytes that came with the request (exec start's body, early stdin) belong to the stream.
+      if (head.length > 0) socket.unshift(head);
+      router.handleUpgrade(req, socket);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => resolve());

@@ -7,6 +7,7 @@ import type {
   HostConfig,
   ImageInspect,
   ImageSummary,
+  MountPoint,
   NetworkSettings,
 } from '../api/index.js';
 import { humanDuration } from '../api/index.js';
@@ -56,6 +57,22 @@ function networkSettingsOf(record: ContainerRecord): NetworkSettings {
     MacAddress: '',
     Networks: { [mode]: emptyEndpoint() },
   };
+}
+
+/** Docker's `Mounts`: volumes and binds, and `--mount type=tmpfs` (a `--tmpfs` is not listed). */
+export function mountPointsOf(record: ContainerRecord): MountPoint[] {
+  return (record.mounts ?? [])
+    .filter((m) => !m.hidden)
+    .map((m) => ({
+      Type: m.type,
+      ...(m.name !== undefined ? { Name: m.name } : {}),
+      Source: m.source,
+      Destination: m.destination,
+      ...(m.type === 'volume' ? { Driver: 'local' } : {}),
+      Mode: m.mode,
+      RW: !m.readonly,
+      Propagation: m.propagation,
+    }));
 }
 
 function stateOf(record: ContainerRecord): ContainerState {
@@ -116,7 +133,7 @@ export function containerInspectOf(
     ExecIDs: null,
     HostConfig: hostConfigOf(record),
     GraphDriver: { Name: 'overlay', Data: null },
-    Mounts: [],
+    Mounts: mountPointsOf(record),
     Config: record.config,
     NetworkSettings: networkSettingsOf(record),
   };
@@ -170,7 +187,7 @@ export function containerSummaryOf(
     Status: statusTextOf(record),
     HostConfig: { NetworkMode: record.hostConfig.NetworkMode ?? 'bridge' },
     NetworkSettings: { Networks: settings.Networks },
-    Mounts: [],
+    Mounts: mountPointsOf(record),
   };
   if (sizes) {
     summary.SizeRw = sizes.rw;

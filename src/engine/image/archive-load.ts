@@ -35,6 +35,8 @@ export interface LayerPlan {
   /** The blob digest the archive claims for it, when it claims one (OCI layouts do). */
   digest?: string;
   mediaType?: string;
+  /** The file is the content store's own blob (a pulled layer), not a staged copy. */
+  isStoredBlob?: boolean;
 }
 
 const MAX_SYMLINK_HOPS = 16;

@@ -76,11 +76,11 @@ export class ContentStore {
   }
 
   /** Writes a stream to ingest/, hashing it on the way. */
-  async ingest(source: Readable): Promise<IngestedFile> {
+  async ingest(source: Readable, signal?: AbortSignal): Promise<IngestedFile> {
     const path = join(this.ingestDir, randomBytes(8).toString('hex'));
     const hasher = new DigestPassThrough();
     try {
-      await pipeline(source, hasher, createWriteStream(path, { flags: 'wx' }));
+      await pipeline(source, hasher, createWriteStream(path, { flags: 'wx' }), signal ? { signal } : {});
     } catch (e) {
       await rm(path, { force: true });
       throw e;

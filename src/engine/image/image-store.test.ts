@@ -98,7 +98,7 @@ describe('load', () => {
     }
     assert.ok(image.size >= BUSYBOX.length);
     assert.ok(events.some((e) => e.action === 'load' && e.id === 'busybox:latest'));
-    await assert.rejects(images.resolve('nothere'), new NotFoundError('No such image: nothere'));
+    await assert.rejects(images.resolve('nothere'), new NotFoundError('No such image: nothere:latest'));
     await assert.rejects(images.resolve('Busybox'), InvalidArgumentError);
   });
 

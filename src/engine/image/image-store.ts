@@ -23,6 +23,7 @@ import {
 } from './archive-load.js';
 import { type SaveItem, saveArchive } from './archive-save.js';
 import { applyChanges } from './changes.js';
+import { stageCommit } from './commit.js';
 import { ContentStore, type IngestedFile } from './content-store.js';
 import { ingestLayer, type VerifiedLayer } from './layer-ingest.js';
 import {
@@ -37,12 +38,14 @@ import {
 } from './reference.js';
 import { MaybeGunzip, sha256Of } from './tar-io.js';
 import type {
+  CommitOptions,
   ImageRecord,
   ImageService,
   ImageStoreOptions,
   ImportOptions,
   ListOptions,
   PruneOptions,
+  RegistryImagePlan,
   RemoveOptions,
   RootfsService,
 } from './types.js';
@@ -107,6 +110,8 @@ function shortId(id: string): string {
 class ImageStore implements ImageService {
   private readonly images = new Map<string, StoredImage>();
   private readonly tags = new Map<string, string>();
+  /** Blobs a pull or push in progress needs: collection leaves them alone. */
+  private readonly held = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -350,6 +355,169 @@ class ImageStore implements ImageService {
     });
   }
 
+  // ---- registry blobs and images ----------------------------------------------------------
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return this.content.has(digest);
+  }
+
+  async writeBlob(source: Readable, digest: string, signal?: AbortSignal): Promise<number> {
+    const file = await this.content.ingest(source, signal);
+    try {
+      await this.content.commit(file, digest);
+    } catch (e) {
+      await rm(file.path, { force: true });
+      throw e;
+    }
+    return file.size;
+  }
+
+  async openBlob(digest: string): Promise<{ stream: Readable; size: number }> {
+    if (!(await this.content.has(digest))) throw new NotFoundError(`blob ${digest} not found`);
+    return { size: await this.content.size(digest), stream: this.content.openRead(digest) };
+  }
+
+  async readBlob(digest: string): Promise<Buffer> {
+    return this.content.read(digest);
+  }
+
+  holdBlobs(digests: readonly string[]): () => void {
+    for (const digest of digests) this.held.set(digest, (this.held.get(digest) ?? 0) + 1);
+    let isReleased = false;
+    return () => {
+      if (isReleased) return;
+      isReleased = true;
+      for (const digest of digests) {
+        const count = (this.held.get(digest) ?? 1) - 1;
+        if (count <= 0) this.held.delete(digest);
+        else this.held.set(digest, count);
+      }
+    };
+  }
+
+  async createFromRegistry(plan: RegistryImagePlan): Promise<{ image: ImageRecord; isTagUpdated: boolean }> {
+    const config = parseImageConfig(plan.configBytes, `config of manifest ${plan.manifest.digest}`);
+    const configDigest = sha256Of(plan.configBytes);
+    return this.exclusive(async () => {
+      let image = this.images.get(configDigest);
+      if (!image) {
+        const prepared = await this.prepareImage(
+          {
+            config,
+            configBytes: plan.configBytes,
+            configDigest,
+            manifest: plan.manifest,
+            layers: plan.layers.map((l) => ({
+              file: this.content.blobPath(l.digest),
+              digest: l.digest,
+              mediaType: l.mediaType,
+              isStoredBlob: true,
+            })),
+            names: [],
+          },
+          [],
+          plan.onLayer,
+        );
+        try {
+          await this.commitImages([prepared]);
+        } catch (e) {
+          for (const layer of prepared.layers) await layer.pending?.discard();
+          throw e;
+        }
+        image = this.stored(configDigest);
+      }
+      if (!image.meta.repoDigests.includes(plan.repoDigest)) {
+        const repoDigests = [...image.meta.repoDigests, plan.repoDigest];
+        image.meta = { ...image.meta, repoDigests };
+        await writeJsonAtomic(
+          join(this.recordsDir, `${configDigest.slice('sha256:'.length)}.json`),
+          image.meta,
+        );
+      }
+      const isTagUpdated = plan.tag !== undefined && this.tags.get(plan.tag) !== configDigest;
+      if (plan.tag !== undefined && isTagUpdated) await this.setTags([[plan.tag, configDigest]]);
+      this.events({
+        type: 'image',
+        action: 'pull',
+        id: plan.tag ?? plan.repoDigest,
+        attributes: { name: plan.tag ?? plan.repoDigest },
+      });
+      return { image: this.recordOf(this.stored(configDigest)), isTagUpdated };
+    });
+  }
+
+  async addRepoDigest(ref: string, repoDigest: string): Promise<void> {
+    await this.exclusive(async () => {
+      const image = this.find(ref);
+      if (image.meta.repoDigests.includes(repoDigest)) return;
+      const repoDigests = [...image.meta.repoDigests, repoDigest];
+      image.meta = { ...image.meta, repoDigests };
+      await writeJsonAtomic(
+        join(this.recordsDir, `${image.meta.id.slice('sha256:'.length)}.json`),
+        image.meta,
+      );
+    });
+  }
+
+  // ---- commit ------------------------------------------------------------------------------
+
+  async commit(opts: CommitOptions): Promise<ImageRecord> {
+    const name =
+      opts.repo !== undefined && opts.repo !== ''
+        ? familiarString(withDefaultTag(parseTaggedName(opts.tag ? `${opts.repo}:${opts.tag}` : opts.repo)))
+        : undefined;
+    return this.exclusive(async () => {
+      const parent = this.find(opts.imageId);
+      const staged = await stageCommit(
+        { content: this.content, snapshots: this.snapshots },
+        { config: parent.config, chainIds: parent.chainIds, layers: parent.meta.layers },
+        { ...opts, chainIdsOf },
+      );
+      try {
+        const layers = [
+          ...parent.meta.layers,
+          { digest: staged.layer.digest, mediaType: staged.layer.mediaType, size: staged.layer.size },
+        ];
+        const manifest = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: OCI_MANIFEST,
+            config: { mediaType: OCI_CONFIG, digest: staged.configBlob.digest, size: staged.configBlob.size },
+            layers,
+          }),
+        );
+        const manifestBlob = await this.content.ingestBytes(manifest);
+        const topChainId = staged.chainIds[staged.chainIds.length - 1] as string;
+        const layerSize = staged.layer.pending?.size ?? this.snapshots.layer(topChainId)?.size ?? 0;
+        await this.commitImages([
+          {
+            meta: {
+              id: staged.configBlob.digest,
+              manifestDigest: manifestBlob.digest,
+              manifestMediaType: OCI_MANIFEST,
+              layers,
+              size: parent.meta.size + layerSize,
+              created: staged.config.created ?? new Date().toISOString(),
+              lastTagTime: '',
+              parent: parent.meta.id,
+              repoDigests: [],
+            },
+            config: staged.config,
+            chainIds: staged.chainIds,
+            blobs: [staged.layerBlob, staged.configBlob, manifestBlob],
+            layers: [staged.layer],
+          },
+        ]);
+      } catch (e) {
+        await staged.discard();
+        throw e;
+      }
+      const id = staged.configBlob.digest;
+      if (name !== undefined) await this.setTags([[name, id]]);
+      return this.recordOf(this.stored(id));
+    });
+  }
+
   // ---- removal -----------------------------------------------------------------------------
 
   async remove(ref: string, opts: RemoveOptions): Promise<ImageDeleteResponseItem[]> {
@@ -485,6 +653,10 @@ class ImageStore implements ImageService {
     await unmount(target);
   }
 
+  layout(containerId: string): { upperDir: string; lowerDirs: string[] } {
+    return this.snapshots.activeLayout(containerId);
+  }
+
   async sizeRw(containerId: string): Promise<number> {
     return this.snapshots.activeSize(containerId);
   }
@@ -501,7 +673,11 @@ class ImageStore implements ImageService {
   // ---- internals ---------------------------------------------------------------------------
 
   /** Checks and unpacks an image's layers; nothing becomes visible until commitImages. */
-  private async prepareImage(plan: ImagePlan, earlier: readonly PreparedImage[]): Promise<PreparedImage> {
+  private async prepareImage(
+    plan: ImagePlan,
+    earlier: readonly PreparedImage[],
+    onLayer?: RegistryImagePlan['onLayer'],
+  ): Promise<PreparedImage> {
     const diffIds = plan.config.rootfs.diff_ids;
     if (diffIds.length !== plan.layers.length) {
       throw new InvalidArgumentError(
@@ -520,6 +696,7 @@ class ImageStore implements ImageService {
     };
     try {
       for (const [i, layerPlan] of plan.layers.entries()) {
+        if (layerPlan.digest) onLayer?.(layerPlan.digest, 'extracting');
         const verified = await ingestLayer({
           file: layerPlan.file,
           ...(layerPlan.digest ? { digest: layerPlan.digest } : {}),
@@ -530,7 +707,10 @@ class ImageStore implements ImageService {
           snapshots: this.snapshots,
         });
         layers.push(verified);
-        blobs.push({ path: layerPlan.file, digest: verified.digest, size: verified.size });
+        // A pulled layer is already the blob: committing it again would move it onto itself.
+        if (!layerPlan.isStoredBlob)
+          blobs.push({ path: layerPlan.file, digest: verified.digest, size: verified.size });
+        onLayer?.(verified.digest, 'complete');
       }
     } catch (e) {
       for (const layer of layers) await layer.pending?.discard();
@@ -633,6 +813,7 @@ class ImageStore implements ImageService {
       used.add(meta.manifestDigest);
       for (const layer of meta.layers) used.add(layer.digest);
     }
+    for (const digest of this.held.keys()) used.add(digest);
     for (const digest of await this.content.list()) if (!used.has(digest)) await this.content.remove(digest);
   }
 
@@ -685,7 +866,7 @@ class ImageStore implements ImageService {
    * ambiguous prefix finds nothing, as in Docker.
    */
   private find(ref: string): StoredImage {
-    const notFound = () => new NotFoundError(`No such image: ${ref}`);
+    let notFound = () => new NotFoundError(`No such image: ${ref}`);
     if (/^sha256:[a-f0-9]{64}$/.test(ref)) {
       const image = this.images.get(ref);
       if (!image) throw notFound();
@@ -706,8 +887,11 @@ class ImageStore implements ImageService {
       );
       if (image) return image;
     } else if (parsed !== undefined) {
-      const id = this.tags.get(familiarString(withDefaultTag(parsed)));
+      const tagged = familiarString(withDefaultTag(parsed));
+      const id = this.tags.get(tagged);
       if (id !== undefined) return this.stored(id);
+      // Docker names the reference it looked for: `No such image: busybox:latest`.
+      notFound = () => new NotFoundError(`No such image: ${tagged}`);
     }
     const prefix = ref.startsWith('sha256:') ? ref.slice('sha256:'.length) : ref;
     if (/^[a-f0-9]{1,64}$/.test(prefix)) {
@@ -786,6 +970,7 @@ export async function openImageStore(
     unmount: (target) => store.unmount(target),
     remove: (containerId) => store.removeRootfs(containerId),
     sizeRw: (containerId) => store.sizeRw(containerId),
+    layout: (containerId) => store.layout(containerId),
   };
   return { images: store, rootfs };
 }

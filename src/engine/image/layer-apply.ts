@@ -35,8 +35,13 @@ const MAX_LINKS_FOLLOWED = 40;
  * relative target climbs out and hardlinks pointing out are rejected; symlinks met in
  * parent directories are resolved as if `root` were `/`. `what` names the layer in errors.
  */
-export async function applyLayerTar(tar: Readable, root: string, what: string): Promise<void> {
-  const applier = new LayerApplier(root, what);
+export async function applyLayerTar(
+  tar: Readable,
+  root: string,
+  what: string,
+  opts: ApplyOptions = {},
+): Promise<void> {
+  const applier = new LayerApplier(root, what, opts);
   const reader = extract();
   const feeding = pipeline(tar, reader);
   try {
@@ -57,6 +62,18 @@ export async function applyLayerTar(tar: Readable, root: string, what: string): 
   await applier.finish();
 }
 
+/** How `docker cp` extracts, where a layer's rules differ. */
+export interface ApplyOptions {
+  /** Directory (components relative to root, symlinks already resolved) the entries are relative to. */
+  under?: readonly string[];
+  /** Owner of every extracted file instead of the one in the tar. */
+  owner?: { uid: number; gid: number };
+  /** `.wh.` names are ordinary files, not whiteouts. */
+  plainNames?: boolean;
+  /** Refuse to replace a directory with a non-directory or the reverse (Docker's noOverwriteDirNonDir). */
+  noOverwriteDirNonDir?: boolean;
+}
+
 class LayerApplier {
   /** Paths (relative to root, resolved) this layer wrote; an opaque dir keeps only these. */
   private readonly written = new Set<string>();
@@ -66,19 +83,20 @@ class LayerApplier {
   constructor(
     private readonly root: string,
     private readonly what: string,
+    private readonly opts: ApplyOptions = {},
   ) {}
 
   async apply(header: Header, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const parts = this.entryParts(header.name);
-    if (parts.length === 0) return; // the layer's own root: keep the snapshot's
+    const parts = [...(this.opts.under ?? []), ...this.entryParts(header.name)];
+    if (parts.length === (this.opts.under?.length ?? 0)) return; // the layer's own root: keep the snapshot's
     const base = parts[parts.length - 1] as string;
     const parent = await this.resolveDirectory(parts.slice(0, -1), true);
 
-    if (base === OPAQUE_MARKER) {
+    if (!this.opts.plainNames && base === OPAQUE_MARKER) {
       await this.makeOpaque(parent);
       return;
     }
-    if (base.startsWith(WHITEOUT_PREFIX)) {
+    if (!this.opts.plainNames && base.startsWith(WHITEOUT_PREFIX)) {
       const victim = base.slice(WHITEOUT_PREFIX.length);
       if (victim === '' || victim === '.' || victim === '..')
         throw this.invalid(`invalid whiteout "${header.name}"`);
@@ -89,7 +107,7 @@ class LayerApplier {
     const relative = [...parent, base].join('/');
     const path = join(this.root, relative);
     const type = header.type ?? 'file';
-    await this.clearFor(path, type === 'directory');
+    await this.clearFor(path, type === 'directory', header.name);
     const mode = (header.mode ?? 0o644) & 0o7777;
 
     switch (type) {
@@ -121,8 +139,11 @@ class LayerApplier {
       }
       case 'link': {
         const targetName = header.linkname ?? '';
-        const targetParts = this.entryParts(targetName.replace(/^\/+/, ''), 'hardlink target');
-        if (targetParts.length === 0)
+        const targetParts = [
+          ...(this.opts.under ?? []),
+          ...this.entryParts(targetName.replace(/^\/+/, ''), 'hardlink target'),
+        ];
+        if (targetParts.length === (this.opts.under?.length ?? 0))
           throw this.invalid(`hardlink "${header.name}" -> "${targetName}" escapes the root`);
         const targetParent = await this.resolveDirectory(targetParts.slice(0, -1), false);
         const targetPath = join(this.root, ...targetParent, targetParts[targetParts.length - 1] as string);
@@ -148,7 +169,7 @@ class LayerApplier {
     }
     this.written.add(relative);
 
-    await lchown(path, header.uid ?? 0, header.gid ?? 0);
+    await lchown(path, this.opts.owner?.uid ?? header.uid ?? 0, this.opts.owner?.gid ?? header.gid ?? 0);
     const mtime = header.mtime ?? new Date(0);
     if (type === 'symlink') {
       await lutimes(path, mtime, mtime);
@@ -215,13 +236,21 @@ class LayerApplier {
   }
 
   /** Removes what is at `path` unless both it and the new entry are directories (then they merge). */
-  private async clearFor(path: string, isDirectory: boolean): Promise<void> {
+  private async clearFor(path: string, isDirectory: boolean, name: string): Promise<void> {
     let stats: Awaited<ReturnType<typeof lstat>>;
     try {
       stats = await lstat(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
+    }
+    if (this.opts.noOverwriteDirNonDir && stats.isDirectory() !== isDirectory) {
+      const at = `/${path.slice(this.root.length).replace(/^\/+/, '')}`;
+      throw new InvalidArgumentError(
+        stats.isDirectory()
+          ? `cannot overwrite directory "${at}" with non-directory "${name}"`
+          : `cannot overwrite non-directory "${at}" with directory "${name}"`,
+      );
     }
     if (stats.isDirectory()) {
       if (!isDirectory) await rm(path, { recursive: true });

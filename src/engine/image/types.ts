@@ -1,5 +1,10 @@
 import type { Readable } from 'node:stream';
-import type { ImageConfigBlob, ImageDeleteResponseItem, ImageHistoryResponseItem } from '../../api/index.js';
+import type {
+  ImageConfigBlob,
+  ImageDeleteResponseItem,
+  ImageHistoryResponseItem,
+  ImageRuntimeConfig,
+} from '../../api/index.js';
 import type { EventSink } from '../events.js';
 
 /** What the daemon keeps about one image; server/ turns it into ImageSummary / ImageInspect. */
@@ -30,6 +35,23 @@ export interface ImportOptions {
   changes?: string[];
   message?: string;
   platform?: string;
+}
+
+/** A new image from a container's writable layer (`docker commit`). */
+export interface CommitOptions {
+  containerId: string;
+  /** The container's image: the new image's parent, whose layers it keeps. */
+  imageId: string;
+  /** The new image's runtime config, before `changes`. */
+  config: ImageRuntimeConfig;
+  /** Dockerfile instructions applied to `config`, as in ImportOptions. */
+  changes?: string[];
+  repo?: string;
+  tag?: string;
+  comment?: string;
+  author?: string;
+  /** The history entry's created_by: the container's command line. */
+  createdBy?: string;
 }
 
 export interface RemoveOptions {
@@ -64,7 +86,7 @@ export interface ListOptions {
  * (`sha256:...`) or a unique id prefix, and throws NotFoundError(`No such image: REF`).
  * Bad archives throw InvalidArgumentError and leave the store as it was.
  */
-export interface ImageService {
+export interface ImageService extends BlobService {
   list(opts?: ListOptions): Promise<ImageRecord[]>;
   resolve(ref: string): Promise<ImageRecord>;
   /** docker-save (legacy and OCI-layout) tarballs; returns docker's lines: `Loaded image: busybox:latest` or `Loaded image ID: sha256:...`. */
@@ -77,6 +99,46 @@ export interface ImageService {
   remove(ref: string, opts: RemoveOptions): Promise<ImageDeleteResponseItem[]>;
   prune(opts: PruneOptions): Promise<{ deleted: ImageDeleteResponseItem[]; spaceReclaimed: number }>;
   history(ref: string): Promise<ImageHistoryResponseItem[]>;
+  /**
+   * Makes an image of the parent's layers plus one layer holding what the container
+   * changed (whiteouts and opaque dirs included). NotFoundError for an unknown
+   * container or parent; InvalidArgumentError for a bad change, repo or tag.
+   */
+  commit(opts: CommitOptions): Promise<ImageRecord>;
+  /** Registry pulls: the image a manifest describes, its blobs already written with writeBlob. */
+  createFromRegistry(plan: RegistryImagePlan): Promise<{ image: ImageRecord; isTagUpdated: boolean }>;
+  /** Records `name@sha256:...` for an image (after a push). */
+  addRepoDigest(ref: string, repoDigest: string): Promise<void>;
+}
+
+/**
+ * Blobs by digest, for registry transfers. A written blob becomes visible only once its
+ * content matched its digest; until an image names it, only a hold keeps it from collection.
+ */
+export interface BlobService {
+  hasBlob(digest: string): Promise<boolean>;
+  /** Streams `source` in; InvalidArgumentError (and nothing stored) when it is not `digest`. Returns its size. */
+  writeBlob(source: Readable, digest: string, signal?: AbortSignal): Promise<number>;
+  /** NotFoundError when absent. */
+  openBlob(digest: string): Promise<{ stream: Readable; size: number }>;
+  readBlob(digest: string): Promise<Buffer>;
+  /** Keeps blobs from being collected until the returned release is called. */
+  holdBlobs(digests: readonly string[]): () => void;
+}
+
+/** What a pull hands the image store once the manifest, config and layer blobs are in. */
+export interface RegistryImagePlan {
+  /** The platform's image manifest as the registry served it. */
+  manifest: { bytes: Buffer; digest: string };
+  configBytes: Buffer;
+  /** Layer blobs, bottom first, each already written with writeBlob. */
+  layers: { digest: string; mediaType: string }[];
+  /** Familiar `name:tag` to point at the image; none for a pull by digest. */
+  tag?: string;
+  /** Familiar `name@sha256:...` to record in RepoDigests. */
+  repoDigest: string;
+  /** Called as each layer is unpacked, for progress. */
+  onLayer?: (digest: string, phase: 'extracting' | 'complete') => void;
 }
 
 /**
@@ -92,6 +154,8 @@ export interface RootfsService {
   remove(containerId: string): Promise<void>;
   /** Bytes in the container's writable layer. */
   sizeRw(containerId: string): Promise<number>;
+  /** Absolute paths of the container's overlay upper dir and of the image layers below it, top first. */
+  layout(containerId: string): { upperDir: string; lowerDirs: string[] };
 }
 
 export interface ImageStoreOptions {

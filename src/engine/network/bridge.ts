@@ -1,6 +1,13 @@
 // Kernel plumbing of the default bridge: the bridge device and one veth pair per container.
 import { ConflictError, NotFoundError } from '../../api/index.js';
-import { addNetns, deleteLink, deleteNetns, IpBatch, listAddresses } from '../../platform/index.js';
+import {
+  addNetns,
+  deleteLink,
+  deleteNetns,
+  IpBatch,
+  listAddresses,
+  listNetns,
+} from '../../platform/index.js';
 import { formatCidr, type Ipv4Cidr, subnetContains, subnetOf } from './ipam.js';
 
 /** The name of the interface a container sees, as in Docker. */
@@ -86,4 +93,65 @@ async function ignoreNotFound(step: Promise<void>): Promise<void> {
 export async function unplumbEndpoint(netns: string, hostVeth: string | undefined): Promise<void> {
   if (hostVeth !== undefined) await ignoreNotFound(deleteLink(hostVeth));
   await ignoreNotFound(deleteNetns(netns));
+}
+
+/** Makes the container's namespace unless it exists; returns its name. */
+export async function ensureNetns(netns: string): Promise<void> {
+  if ((await listNetns()).includes(netns)) return;
+  await addNetns(netns);
+  await new IpBatch().setUp('lo').apply({ netns });
+}
+
+export interface InterfacePlumbing {
+  netns: string;
+  /** The name inside the container: eth0, eth1 ... */
+  ifname: string;
+  macAddress: string;
+  address: Ipv4Cidr;
+  /** Set on the container's first network, which carries its default route. */
+  defaultGateway?: string;
+}
+
+/** One more interface on a bridge for a namespace that exists already. */
+export async function addBridgeInterface(
+  p: InterfacePlumbing & { bridgeName: string; hostVeth: string },
+): Promise<void> {
+  await new IpBatch()
+    .addVeth(p.hostVeth, { name: p.ifname, netns: p.netns, mac: p.macAddress })
+    .setMaster(p.hostVeth, p.bridgeName)
+    .setUp(p.hostVeth)
+    .apply();
+  await configureInterface(p);
+}
+
+/** A macvlan or ipvlan interface on the host's `parent`, inside the namespace. */
+export async function addParentInterface(
+  p: InterfacePlumbing & { parent: string; type: 'macvlan' | 'ipvlan' },
+): Promise<void> {
+  const mode = p.type === 'macvlan' ? 'bridge' : 'l2';
+  await new IpBatch()
+    .addSubInterface(p.ifname, { parent: p.parent, type: p.type, mode, netns: p.netns, mac: p.macAddress })
+    .apply();
+  await configureInterface(p);
+}
+
+async function configureInterface(p: InterfacePlumbing): Promise<void> {
+  const batch = new IpBatch().addAddress(p.ifname, formatCidr(p.address)).setUp(p.ifname);
+  if (p.defaultGateway !== undefined) batch.addDefaultRoute(p.defaultGateway, p.ifname);
+  await batch.apply({ netns: p.netns });
+}
+
+/** Removes one interface: the host end of a veth, or the link inside the namespace. */
+export async function removeInterface(
+  netns: string,
+  ifname: string,
+  hostVeth: string | undefined,
+): Promise<void> {
+  if (hostVeth !== undefined) await ignoreNotFound(deleteLink(hostVeth));
+  else await ignoreNotFound(deleteLink(ifname, { netns }));
+}
+
+/** Deletes a bridge device if it is there. */
+export async function removeBridge(name: string): Promise<void> {
+  await ignoreNotFound(deleteLink(name));
 }

@@ -1,2 +1,16 @@
+export { type DnsServer, type DnsTable, startDnsServer } from './dns/index.js';
+export { parsePortKey } from './ports.js';
 export { createNetworkService } from './service.js';
-export type { NetworkAttachment, NetworkOptions, NetworkService } from './types.js';
+export { networkSettings } from './settings.js';
+export type {
+  AddressPool,
+  AttachRequest,
+  CreateNetworkRequest,
+  EndpointRequest,
+  NetworkAttachment,
+  NetworkDriver,
+  NetworkEndpointInfo,
+  NetworkInfo,
+  NetworkOptions,
+  NetworkService,
+} from './types.js';

@@ -93,3 +93,42 @@ export function macFromIpv4(address: string): string {
   const bytes = [0x02, 0x42, ...[24, 16, 8, 0].map((shift) => (value >>> shift) & 0xff)];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
+
+/** Whether two subnets share any address. */
+export function subnetsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+  return subnetContains(a, subnetOf(b).address) || subnetContains(b, subnetOf(a).address);
+}
+
+/** Parses `10.1.0.0/16` as a subnet: the address must be the subnet's first (Docker's rule). */
+export function parseSubnet(text: string): Ipv4Cidr {
+  const cidr = parseCidr(text);
+  if (subnetOf(cidr).address !== cidr.address) {
+    throw new InvalidArgumentError(`invalid subnet ${text}: it should be ${formatCidr(subnetOf(cidr))}`);
+  }
+  return cidr;
+}
+
+/**
+ * The first subnet of `size` bits inside `base` that overlaps none of `taken`, or
+ * undefined when the pool is exhausted.
+ */
+export function firstFreeSubnet(
+  base: Ipv4Cidr,
+  size: number,
+  taken: readonly Ipv4Cidr[],
+): Ipv4Cidr | undefined {
+  if (size < base.prefixLength || size > 30) return undefined;
+  const start = parseIpv4(subnetOf(base).address);
+  const count = 2 ** (size - base.prefixLength);
+  const step = 2 ** (32 - size);
+  for (let i = 0; i < count; i++) {
+    const candidate = { address: formatIpv4(start + i * step), prefixLength: size };
+    if (!taken.some((t) => subnetsOverlap(t, candidate))) return candidate;
+  }
+  return undefined;
+}
+
+/** The first host address of a subnet: Docker's default gateway. */
+export function firstHostAddress(subnet: Ipv4Cidr): string {
+  return formatIpv4(parseIpv4(subnetOf(subnet).address) + 1);
+}

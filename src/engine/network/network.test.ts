@@ -140,7 +140,14 @@ describe('network service on a real bridge', () => {
 
   it('attaches two containers with distinct addresses and Docker settings', async () => {
     for (const name of ['a', 'b'])
-      attached.set(name, await service.attach(id(name), name === 'a' ? 'bridge' : 'default'));
+      attached.set(
+        name,
+        await service.attach({
+          containerId: id(name),
+          containerName: 'c',
+          mode: name === 'a' ? 'bridge' : 'default',
+        }),
+      );
     const a = attached.get('a')!;
     const b = attached.get('b')!;
     assert.notEqual(a.ipAddress, b.ipAddress);
@@ -222,26 +229,29 @@ describe('network service on a real bridge', () => {
   });
 
   it('returns the same attachment when asked twice', async () => {
-    const again = await service.attach(id('a'), 'bridge');
+    const again = await service.attach({ containerId: id('a'), containerName: 'c', mode: 'bridge' });
     assert.deepEqual(again, attached.get('a'));
   });
 
   it('has host and none modes and refuses others', async () => {
-    const host = await service.attach(id('h'), 'host');
+    const host = await service.attach({ containerId: id('h'), containerName: 'c', mode: 'host' });
     assert.equal(host.namespace, 'host');
     assert.equal(host.ipAddress, '');
     assert.deepEqual(Object.keys(host.settings.Networks), ['host']);
     assert.equal(host.settings.Networks.host?.IPAddress, '');
     assert.match(host.settings.Networks.host?.NetworkID ?? '', /^[0-9a-f]{64}$/);
-    const none = await service.attach(id('n'), 'none');
+    const none = await service.attach({ containerId: id('n'), containerName: 'c', mode: 'none' });
     assert.equal(none.namespace, undefined);
     assert.deepEqual(Object.keys(none.settings.Networks), ['none']);
     assert.equal(none.settings.IPAddress, '');
-    await assert.rejects(service.attach(id('x'), 'mynet'), (e: unknown) => {
-      assert.ok(e instanceof InvalidArgumentError);
-      assert.equal(e.message, 'network mynet not found');
-      return true;
-    });
+    await assert.rejects(
+      service.attach({ containerId: id('x'), containerName: 'c', mode: 'mynet' }),
+      (e: unknown) => {
+        assert.ok(e instanceof NotFoundError);
+        assert.equal(e.message, 'network mynet not found');
+        return true;
+      },
+    );
     await service.release(id('h'));
     await service.release(id('n'));
   });
@@ -253,13 +263,16 @@ describe('network service on a real bridge', () => {
     assert.ok(await listNftTable({ family: 'inet', name: opts.nftTable }), 'table removed without teardown');
     for (const attachment of attached.values())
       assert.ok((await listNetns()).includes(namespaceName(attachment)));
-    await assert.rejects(service.attach(id('c'), 'bridge'), /closed/);
+    await assert.rejects(
+      service.attach({ containerId: id('c'), containerName: 'c', mode: 'bridge' }),
+      /closed/,
+    );
 
     service = createNetworkService(opts);
     await service.init();
     for (const [name, attachment] of attached) service.adopt(id(name), attachment);
     assert.throws(() => service.adopt(id('z'), attached.get('a')!), ConflictError);
-    const c = await service.attach(id('c'), 'bridge');
+    const c = await service.attach({ containerId: id('c'), containerName: 'c', mode: 'bridge' });
     attached.set('c', c);
     assert.ok(![attached.get('a')!.ipAddress, attached.get('b')!.ipAddress].includes(c.ipAddress));
     assert.equal(bridgeEndpoint(c).NetworkID, networkId, 'the default network id must be stable');
@@ -280,13 +293,18 @@ describe('network service on a real bridge', () => {
     // Fill the /29: b and c hold two of five, so three more fit, one of them a's old address.
     // Attached concurrently, so the allocator must still hand out distinct addresses.
     const names = ['d', 'e', 'f'];
-    const made = await Promise.all(names.map((name) => service.attach(id(name), 'bridge')));
+    const made = await Promise.all(
+      names.map((name) => service.attach({ containerId: id(name), containerName: 'c', mode: 'bridge' })),
+    );
     for (const [i, name] of names.entries()) attached.set(name, made[i]!);
     const more = made.map((x) => x.ipAddress);
     assert.ok(more.includes(a.ipAddress), `freed ${a.ipAddress} was not given out again: ${more}`);
     const all = [...attached.values()].map((x) => x.ipAddress);
     assert.equal(new Set(all).size, all.length, `duplicate addresses: ${all}`);
-    await assert.rejects(service.attach(id('g'), 'bridge'), ConflictError);
+    await assert.rejects(
+      service.attach({ containerId: id('g'), containerName: 'c', mode: 'bridge' }),
+      ConflictError,
+    );
     assert.ok(!(await listNetns()).includes(`${opts.netnsPrefix}${id('g').slice(0, 12)}`));
   });
 
@@ -328,7 +346,10 @@ describe('createNetworkService options', () => {
 
   it('refuses calls before init', async () => {
     const service = createNetworkService(good);
-    await assert.rejects(service.attach('abc', 'host'), /not initialised/);
+    await assert.rejects(
+      service.attach({ containerId: 'abc', containerName: 'c', mode: 'host' }),
+      /not initialised/,
+    );
     await assert.rejects(service.release('abc'), /not initialised/);
   });
 });

@@ -1,16 +1,34 @@
-import { ConflictError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../api/index.js';
+import type { EndpointSettings } from '../../api/index.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidArgumentError,
+  NotFoundError,
+  UnavailableError,
+} from '../../api/index.js';
 import {
   applyNft,
   deleteLink,
   deleteNftTable,
   enableIpv4Forwarding,
+  enableRouteLocalnet,
   listNetns,
   netnsPath,
   showLink,
 } from '../../platform/index.js';
 import { ensureBridge, plumbEndpoint, unplumbEndpoint } from './bridge.js';
-import { type Ipv4Cidr, isHostAddress, macFromIpv4, nextFreeAddress, parseCidr, subnetOf } from './ipam.js';
+import {
+  formatCidr,
+  type Ipv4Cidr,
+  isHostAddress,
+  macFromIpv4,
+  nextFreeAddress,
+  parseCidr,
+  subnetOf,
+} from './ipam.js';
 import { bridgeNatTransaction } from './nat.js';
+import { allocatePorts, mappingsOf, type PortMapping, portsSettings } from './ports.js';
+import { portRulesTransaction } from './rules.js';
 import { addresslessEndpoint, endpointSettings, networkSettings } from './settings.js';
 import {
   type BridgeLease,
@@ -19,7 +37,15 @@ import {
   randomHexId,
   savePredefinedState,
 } from './state.js';
-import type { NetworkAttachment, NetworkOptions, NetworkService } from './types.js';
+import type {
+  AttachRequest,
+  NetworkAttachment,
+  NetworkInfo,
+  NetworkOptions,
+  NetworkService,
+} from './types.js';
+import { BRIDGE_NAME_OPTION, DEFAULT_ADDRESS_POOLS, UserNetworks } from './user-networks.js';
+import type { UserNetworkRecord } from './user-store.js';
 
 const NFT_FAMILY = 'inet';
 /** Linux's IFNAMSIZ less the terminating NUL. */
@@ -281,6 +307,251 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
     );
   }
 
+  const users = new UserNetworks({
+    stateDir: opts.stateDir,
+    nftTable: opts.nftTable,
+    defaultBridge: opts.bridgeName,
+    defaultSubnet: subnet,
+    bridgePrefix: opts.bridgePrefix ?? 'br-',
+    addressPools: opts.addressPools ?? DEFAULT_ADDRESS_POOLS,
+  });
+  users.netnsOf = netnsNameOf;
+  /** Names of containers on the default bridge, for network inspect. */
+  const bridgeNames = new Map<string, string>();
+  /** Published ports by container, with the address they lead to. */
+  const ports = new Map<string, { ipAddress: string; mappings: PortMapping[] }>();
+  const initialised = new Date().toISOString();
+
+  function applyPortRules(): Promise<void> {
+    const rules = [...ports.values()].flatMap(({ ipAddress, mappings }) =>
+      mappings.map((m) => ({ ...m, containerIp: ipAddress })),
+    );
+    return applyNft(portRulesTransaction({ table: opts.nftTable, ports: rules }));
+  }
+
+  function predefinedInfo(): NetworkInfo[] {
+    const ids = initialisedIds();
+    const bridgeContainers: NetworkInfo['containers'] = {};
+    for (const [containerId, lease] of leases) {
+      bridgeContainers[containerId] = {
+        name: bridgeNames.get(containerId) ?? '',
+        endpointId: lease.endpointId,
+        macAddress: lease.macAddress,
+        ipv4Address: `${lease.ipAddress}/${gateway.prefixLength}`,
+      };
+    }
+    const base = { created: initialised, internal: false, attachable: false, labels: {}, isPredefined: true };
+    return [
+      {
+        ...base,
+        id: ids.bridge,
+        name: 'bridge',
+        driver: 'bridge',
+        options: {
+          'com.docker.network.bridge.default_bridge': 'true',
+          'com.docker.network.bridge.enable_icc': 'true',
+          'com.docker.network.bridge.enable_ip_masquerade': 'true',
+          [BRIDGE_NAME_OPTION]: opts.bridgeName,
+        },
+        ipam: [{ subnet: formatCidr(subnet), gateway: gateway.address }],
+        containers: bridgeContainers,
+      },
+      { ...base, id: ids.host, name: 'host', driver: 'host', options: {}, ipam: [], containers: {} },
+      { ...base, id: ids.none, name: 'none', driver: 'null', options: {}, ipam: [], containers: {} },
+    ];
+  }
+
+  function userInfo(r: UserNetworkRecord): NetworkInfo {
+    const containers: NetworkInfo['containers'] = {};
+    const prefixLength = parseCidr(r.subnet).prefixLength;
+    for (const [containerId, lease] of Object.entries(r.leases)) {
+      containers[containerId] = {
+        name: lease.containerName,
+        endpointId: lease.endpointId,
+        macAddress: lease.macAddress,
+        ipv4Address: `${lease.ipAddress}/${prefixLength}`,
+      };
+    }
+    return {
+      id: r.id,
+      name: r.name,
+      driver: r.driver,
+      created: r.created,
+      internal: r.internal,
+      attachable: r.attachable,
+      labels: r.labels,
+      options: r.options,
+      ipam: [
+        { subnet: r.subnet, gateway: r.gateway, ...(r.ipRange === undefined ? {} : { ipRange: r.ipRange }) },
+      ],
+      isPredefined: false,
+      containers,
+    };
+  }
+
+  function findNetwork(ref: string): { predefined: NetworkInfo } | { user: UserNetworkRecord } {
+    const predefined = predefinedInfo();
+    // The docker CLI names the default network `default` in EndpointsConfig.
+    const name = ref === 'default' ? 'bridge' : ref;
+    const exact = predefined.find((n) => n.name === name || n.id === name);
+    if (exact) return { predefined: exact };
+    const user = users.find(ref);
+    if (user) return { user };
+    const byPrefix = ref.length > 0 ? predefined.filter((n) => n.id.startsWith(ref)) : [];
+    if (byPrefix.length === 1 && byPrefix[0]) return { predefined: byPrefix[0] };
+    throw new NotFoundError(`network ${ref} not found`);
+  }
+
+  function nextIfname(containerId: string, attachment: NetworkAttachment | undefined): string {
+    const used = new Set(users.networksOf(containerId).map((r) => r.leases[containerId]?.ifname));
+    if (attachment?.mode === 'bridge' || attachment?.mode === 'default' || leases.has(containerId))
+      used.add('eth0');
+    for (let i = 0; ; i++) if (!used.has(`eth${i}`)) return `eth${i}`;
+  }
+
+  async function attachUser(request: AttachRequest, record: UserNetworkRecord): Promise<NetworkAttachment> {
+    const netns = netnsNameOf(request.containerId);
+    const endpoint = await users.join(record, {
+      containerId: request.containerId,
+      containerName: request.containerName,
+      netns,
+      ifname: 'eth0',
+      isPrimary: true,
+      endpoint: endpointRequestFor(request, record),
+      links: request.links ?? [],
+      dnsServers: request.dnsServers ?? [],
+    });
+    const sandboxKey = netnsPath(netns);
+    const attachment: NetworkAttachment = {
+      mode: record.name,
+      namespace: { path: sandboxKey },
+      settings: networkSettings({ networkName: record.name, endpoint, sandboxId: randomHexId(), sandboxKey }),
+      ipAddress: endpoint.IPAddress,
+      hostGateway: gateway.address,
+    };
+    if (record.driver === 'bridge') attachment.dnsServer = record.gateway;
+    return attachment;
+  }
+
+  function endpointRequestFor(request: AttachRequest, record: UserNetworkRecord) {
+    const endpoints = request.endpoints ?? {};
+    return endpoints[record.name] ?? endpoints[record.id] ?? {};
+  }
+
+  async function publish(request: AttachRequest, attachment: NetworkAttachment): Promise<void> {
+    const exposed = request.exposedPorts ?? [];
+    const bindings = request.portBindings ?? {};
+    if (attachment.ipAddress === '') {
+      attachment.settings.Ports = {};
+      return;
+    }
+    const taken = new Set(
+      [...ports.values()].flatMap((p) => p.mappings.map((m) => `${m.protocol}/${m.hostPort}`)),
+    );
+    const mappings = await allocatePorts({
+      bindings,
+      exposed,
+      publishAll: request.publishAll === true,
+      taken,
+    });
+    attachment.settings.Ports = portsSettings(mappings, [...exposed, ...Object.keys(bindings)]);
+    if (mappings.length === 0) return;
+    ports.set(request.containerId, { ipAddress: attachment.ipAddress, mappings });
+    try {
+      await applyPortRules();
+    } catch (e) {
+      ports.delete(request.containerId);
+      throw e;
+    }
+  }
+
+  async function releaseAll(containerId: string): Promise<void> {
+    const steps: Array<() => Promise<void>> = [];
+    if (ports.delete(containerId)) steps.push(() => applyPortRules());
+    for (const record of users.networksOf(containerId)) steps.push(() => users.leave(record, containerId));
+    steps.push(() => releaseBridge(containerId));
+    await runAll(steps, `releasing the networks of ${containerId}`);
+    bridgeNames.delete(containerId);
+  }
+
+  async function attachAll(request: AttachRequest): Promise<NetworkAttachment> {
+    const { containerId } = request;
+    const mode = request.mode === '' ? 'bridge' : request.mode;
+    let attachment: NetworkAttachment;
+    let primary: string;
+    switch (mode) {
+      case 'bridge':
+      case 'default':
+        attachment = await attachBridge(containerId);
+        attachment.hostGateway = gateway.address;
+        bridgeNames.set(containerId, request.containerName);
+        primary = 'bridge';
+        break;
+      case 'host':
+      case 'none':
+        return addresslessAttachment(mode);
+      default: {
+        const found = findNetwork(mode);
+        if ('predefined' in found) return attachAll({ ...request, mode: found.predefined.name });
+        attachment = await attachUser(request, found.user);
+        primary = found.user.name;
+      }
+    }
+    try {
+      for (const [ref, endpoint] of Object.entries(request.endpoints ?? {})) {
+        const found = findNetwork(ref);
+        const name = 'predefined' in found ? found.predefined.name : found.user.name;
+        if (name === primary || name === mode) continue;
+        attachment = await connectOne(attachment, {
+          containerId,
+          containerName: request.containerName,
+          network: ref,
+          endpoint,
+        });
+      }
+      await publish(request, attachment);
+    } catch (e) {
+      await releaseAll(containerId).catch(() => undefined);
+      throw e;
+    }
+    return attachment;
+  }
+
+  async function connectOne(
+    attachment: NetworkAttachment,
+    request: Parameters<NetworkService['connect']>[1],
+  ): Promise<NetworkAttachment> {
+    const found = findNetwork(request.network);
+    if ('predefined' in found) {
+      throw new ForbiddenError(
+        `container cannot be disconnected from host network or connected to host network`,
+      );
+    }
+    if (typeof attachment.namespace !== 'object') {
+      throw new ForbiddenError(
+        'container sharing network namespace with another container or host cannot be connected to any other network',
+      );
+    }
+    const record = found.user;
+    const endpoint: EndpointSettings = await users.join(record, {
+      containerId: request.containerId,
+      containerName: request.containerName,
+      netns: netnsNameOf(request.containerId),
+      ifname: nextIfname(request.containerId, attachment),
+      isPrimary: false,
+      endpoint: request.endpoint,
+      links: [],
+      dnsServers: [],
+    });
+    const settings = {
+      ...attachment.settings,
+      Networks: { ...attachment.settings.Networks, [record.name]: endpoint },
+    };
+    const next: NetworkAttachment = { ...attachment, settings };
+    if (next.dnsServer === undefined && record.driver === 'bridge') next.dnsServer = record.gateway;
+    return next;
+  }
+
   return {
     init: () =>
       serially(async () => {
@@ -288,40 +559,42 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
         await load();
         await ensureBridge(opts.bridgeName, gateway);
         await enableIpv4Forwarding();
+        await enableRouteLocalnet(opts.bridgeName);
         await applyNft(
           bridgeNatTransaction({ table: opts.nftTable, bridgeName: opts.bridgeName, bridgeCidr: gateway }),
         );
+        await users.init();
+        // Rules of containers that did not survive are dropped; adopt() brings back the others'.
+        await applyPortRules();
       }),
 
-    async attach(containerId, mode) {
-      checkContainerId(containerId);
+    async attach(request) {
+      checkContainerId(request.containerId);
       initialisedIds();
-      switch (mode) {
-        case 'bridge':
-        case 'default':
-          return serially(() => attachBridge(containerId));
-        case 'host':
-        case 'none':
-          return addresslessAttachment(mode);
-        default:
-          throw new InvalidArgumentError(`network ${mode} not found`);
-      }
+      return serially(() => attachAll(request));
     },
 
     async release(containerId) {
       checkContainerId(containerId);
       initialisedIds();
-      await serially(() => releaseBridge(containerId));
+      await serially(() => releaseAll(containerId));
     },
 
     adopt(containerId, attachment) {
       checkContainerId(containerId);
       initialisedIds();
+      const mappings = mappingsOf(attachment.settings.Ports ?? {});
+      if (mappings.length > 0 && attachment.ipAddress !== '') {
+        ports.set(containerId, { ipAddress: attachment.ipAddress, mappings });
+        void serially(() => applyPortRules());
+      }
       if (attachment.mode !== 'bridge') return;
       const endpoint = attachment.settings.Networks.bridge;
       if (endpoint === undefined || endpoint.IPAddress === '') {
         throw new InvalidArgumentError(`container ${containerId} has no address on network bridge to adopt`);
       }
+      const name = endpoint.DNSNames?.[0];
+      if (name !== undefined) bridgeNames.set(containerId, name);
       for (const [holder, lease] of leases) {
         if (lease.ipAddress !== endpoint.IPAddress) continue;
         if (holder === containerId) return;
@@ -338,9 +611,70 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
       });
     },
 
+    createNetwork: (request) =>
+      serially(async () => {
+        initialisedIds();
+        const record = await users.create(request, new Set(['bridge', 'host', 'none', 'default']));
+        return userInfo(record);
+      }),
+
+    listNetworks: () => [...predefinedInfo(), ...[...users.records.values()].map(userInfo)],
+
+    inspectNetwork(ref) {
+      const found = findNetwork(ref);
+      return 'predefined' in found ? found.predefined : userInfo(found.user);
+    },
+
+    checkEndpoint(network, endpoint) {
+      const found = findNetwork(network);
+      if (!endpoint.ipv4Address) return;
+      if ('predefined' in found) {
+        throw new InvalidArgumentError(
+          'user specified IP address is supported on user defined networks only',
+        );
+      }
+      users.chooseAddress(found.user, endpoint.ipv4Address);
+    },
+
+    removeNetwork: (ref) =>
+      serially(async () => {
+        const found = findNetwork(ref);
+        if ('predefined' in found) {
+          throw new ForbiddenError(`${found.predefined.name} is a pre-defined network and cannot be removed`);
+        }
+        await users.remove(found.user);
+      }),
+
+    connect: (attachment, request) =>
+      serially(() => {
+        checkContainerId(request.containerId);
+        return connectOne(attachment, request);
+      }),
+
+    disconnect: (attachment, request) =>
+      serially(async () => {
+        const found = findNetwork(request.network);
+        if ('predefined' in found) {
+          throw new ForbiddenError(
+            'container cannot be disconnected from host network or connected to host network',
+          );
+        }
+        const record = found.user;
+        if (record.leases[request.containerId] === undefined) {
+          throw new ForbiddenError(
+            `container ${request.containerId} is not connected to network ${record.name}`,
+          );
+        }
+        await users.leave(record, request.containerId);
+        const networks = { ...attachment.settings.Networks };
+        delete networks[record.name];
+        return { ...attachment, settings: { ...attachment.settings, Networks: networks } };
+      }),
+
     close: (closeOpts = {}) =>
       serially(async () => {
         if (isClosed) return;
+        await users.close({ teardown: closeOpts.teardown === true });
         if (closeOpts.teardown) await teardown();
         isClosed = true;
       }),

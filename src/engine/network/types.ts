@@ -1,4 +1,4 @@
-import type { NetworkSettings } from '../../api/index.js';
+import type { NetworkSettings, PortBinding } from '../../api/index.js';
 
 export interface NetworkOptions {
   /** Directory for the network records (leases), under the data root. */
@@ -11,10 +11,23 @@ export interface NetworkOptions {
   nftTable: string;
   /** Prefix of the network namespace names we create under /run/netns. */
   netnsPrefix: string;
+  /**
+   * Prefix of user-defined bridge devices; the rest of the name comes from the network id
+   * (Docker's is `br-`). Teardown removes every bridge that starts with it.
+   */
+  bridgePrefix?: string;
+  /** Where subnets of networks made without `--subnet` come from (dockerd's `--default-address-pool`). */
+  addressPools?: AddressPool[];
+}
+
+/** A range carved into subnets of one size: base `172.19.0.0/16`, size 16 -> one /16. */
+export interface AddressPool {
+  base: string;
+  size: number;
 }
 
 export interface NetworkAttachment {
-  /** The mode as requested, normalized: `bridge`, `host`, `none`. */
+  /** The mode as requested, normalized: `bridge`, `host`, `none`, a network name or `container:<id>`. */
   mode: string;
   /** What the OCI spec's network namespace should be. */
   namespace: 'host' | { path: string } | undefined;
@@ -22,21 +35,113 @@ export interface NetworkAttachment {
   settings: NetworkSettings;
   /** Address other containers and /etc/hosts use; '' without one. */
   ipAddress: string;
+  /** The embedded DNS server the container's resolv.conf names, on user-defined networks. */
+  dnsServer?: string;
+  /** What `host-gateway` in `--add-host` means: the default bridge's gateway, as in Docker. */
+  hostGateway?: string;
+}
+
+/** What a container asks of one network (Docker's EndpointSettings in NetworkingConfig). */
+export interface EndpointRequest {
+  aliases?: string[];
+  /** `--ip`: a static address. */
+  ipv4Address?: string;
+  macAddress?: string;
+}
+
+/** Everything needed to give a starting container its networks. */
+export interface AttachRequest {
+  containerId: string;
+  /** Without the leading slash. */
+  containerName: string;
+  /** HostConfig.NetworkMode. */
+  mode: string;
+  /** NetworkingConfig.EndpointsConfig, keyed by network name or id. */
+  endpoints?: Record<string, EndpointRequest>;
+  /** `--link`, as `name:alias` or `name`. Resolved to container names by the caller. */
+  links?: Array<{ name: string; alias: string }>;
+  /** HostConfig.PortBindings, keyed `80/tcp`. */
+  portBindings?: Record<string, PortBinding[] | null>;
+  /** `-P`: the image's and the request's exposed ports, each on an ephemeral host port. */
+  publishAll?: boolean;
+  exposedPorts?: string[];
+  /** `--dns`: where the embedded DNS server sends this container's other queries. */
+  dnsServers?: string[];
+}
+
+/** Docker's driver names. `null` is the none network's. */
+export type NetworkDriver = 'bridge' | 'host' | 'null' | 'macvlan' | 'ipvlan';
+
+/** One network as the engine keeps it; server/ turns it into Docker's JSON. */
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  driver: NetworkDriver;
+  created: string;
+  internal: boolean;
+  attachable: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** Subnet and gateway, one entry (IPv4 only); empty on host and none. */
+  ipam: Array<{ subnet: string; gateway: string; ipRange?: string }>;
+  /** Whether users made it (the predefined bridge, host and none cannot be removed). */
+  isPredefined: boolean;
+  containers: Record<string, NetworkEndpointInfo>;
+}
+
+export interface NetworkEndpointInfo {
+  name: string;
+  endpointId: string;
+  macAddress: string;
+  /** CIDR, e.g. `172.19.0.2/16`. */
+  ipv4Address: string;
+}
+
+export interface CreateNetworkRequest {
+  name: string;
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
+  attachable?: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
 }
 
 /**
- * Container networking on one host. Modes in this slice: `bridge` (also `default`),
- * `host`, `none`. An attachment is made before the container is created and
- * released after it has stopped; both are idempotent and survive a daemon restart.
+ * Container networking on one host: the predefined `bridge`, `host` and `none`
+ * networks, user-defined bridge, macvlan and ipvlan networks, published ports and an
+ * embedded DNS server per user-defined bridge. An attachment is made before the
+ * container is created and released after it has stopped; both are idempotent and
+ * survive a daemon restart. References to networks are a name, a full id or a unique
+ * id prefix; unknown ones give NotFoundError(`network REF not found`).
  */
 export interface NetworkService {
-  /** Creates the bridge, addresses and NAT rules if missing; reloads leases. */
+  /** Creates the bridges, addresses and rules if missing; reloads networks and leases. */
   init(): Promise<void>;
-  /** InvalidArgumentError for a mode this slice does not have. */
-  attach(containerId: string, mode: string): Promise<NetworkAttachment>;
+  /** InvalidArgumentError for a mode that names no network. */
+  attach(request: AttachRequest): Promise<NetworkAttachment>;
   release(containerId: string): Promise<void>;
   /** Re-marks an attachment found on disk at start as in use. */
   adopt(containerId: string, attachment: NetworkAttachment): void;
-  /** With teardown, removes the bridge, the nft table and every namespace we made (tests). */
+  /** ConflictError for a name in use or a subnet that overlaps; InvalidArgumentError for bad options. */
+  createNetwork(request: CreateNetworkRequest): Promise<NetworkInfo>;
+  listNetworks(): NetworkInfo[];
+  inspectNetwork(ref: string): NetworkInfo;
+  /** Refuses, before a container is made, an endpoint its network could not give it (a bad `--ip`). */
+  checkEndpoint(network: string, endpoint: EndpointRequest): void;
+  /** ConflictError while containers are attached; ForbiddenError for a predefined network. */
+  removeNetwork(ref: string): Promise<void>;
+  /** Adds a running container (its current attachment) to one more network. */
+  connect(
+    attachment: NetworkAttachment,
+    request: { containerId: string; containerName: string; network: string; endpoint: EndpointRequest },
+  ): Promise<NetworkAttachment>;
+  disconnect(
+    attachment: NetworkAttachment,
+    request: { containerId: string; network: string },
+  ): Promise<NetworkAttachment>;
+  /** With teardown, removes the bridges, the nft table and every namespace we made (tests). */
   close(opts?: { teardown?: boolean }): Promise<void>;
 }

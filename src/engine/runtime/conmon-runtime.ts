@@ -4,15 +4,28 @@ import { BerthError, InvalidArgumentError, messageOf, NotFoundError } from '../.
 import {
   ConmonCreateError,
   createRunc,
+  openAttachSocket,
   type Runc,
+  resizeConmonTerminal,
   resolveExecutable,
   runcErrorMessage,
   spawnConmon,
 } from '../../platform/index.js';
 import { writeJsonAtomic } from '../../store/index.js';
+import { removeExec, runExec } from './conmon-exec.js';
 import { ExitWatcher } from './exits.js';
 import { signalNumber } from './signals.js';
-import type { ContainerRuntime, CreateOptions, ExitRecord, RuncState, RuntimeOptions } from './types.js';
+import type {
+  ContainerRuntime,
+  CreateOptions,
+  ExecProcess,
+  ExecProcessOptions,
+  ExitRecord,
+  RuncState,
+  RuntimeOptions,
+  StdinPipe,
+  TerminalSize,
+} from './types.js';
 
 /** Where the runtime keeps its state under the exec root. */
 interface Layout {
@@ -22,6 +35,8 @@ interface Layout {
   conmonRoot: string;
   /** Shared and short: the attach socket path must fit in 108 bytes. */
   attachDir: string;
+  /** `<execsDir>/<execId>`: one exec session's conmon bundle, log and pid. */
+  execsDir: string;
 }
 
 function layoutOf(execRoot: string): Layout {
@@ -30,6 +45,7 @@ function layoutOf(execRoot: string): Layout {
     exitDir: join(execRoot, 'exits'),
     conmonRoot: join(execRoot, 'conmon'),
     attachDir: join(execRoot, 'attach'),
+    execsDir: join(execRoot, 'execs'),
   };
 }
 
@@ -119,6 +135,7 @@ class ConmonRuntime implements ContainerRuntime {
         logPath: opts.logPath,
         diagnosticsPath: join(dir, 'conmon.stderr'),
         stdin: opts.stdin ?? false,
+        leaveStdinOpen: opts.leaveStdinOpen ?? false,
         terminal: processSpec?.terminal ?? false,
       });
       return { pid };
@@ -152,6 +169,48 @@ class ConmonRuntime implements ContainerRuntime {
     await this.removeExitRecord(id);
     await rm(this.conmonDir(id), { recursive: true, force: true });
     await rm(join(this.layout.attachDir, id), { force: true });
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.runc.pause(id);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.runc.resume(id);
+  }
+
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    checkId(id);
+    // runc reads the resources from a file; conmon's directory is ours and per container.
+    const file = join(this.conmonDir(id), 'resources.json');
+    await writeJsonAtomic(file, resources);
+    try {
+      await this.runc.update(id, file);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  async openStdin(id: string): Promise<StdinPipe> {
+    checkId(id);
+    return openAttachSocket(this.layout.attachDir, id);
+  }
+
+  async resize(id: string, size: TerminalSize): Promise<void> {
+    checkId(id);
+    // conmon links `<attachDir>/<id>` to the bundle, where its ctl fifo is.
+    await resizeConmonTerminal(join(this.layout.attachDir, id), size);
+  }
+
+  async exec(opts: ExecProcessOptions): Promise<ExecProcess> {
+    checkId(opts.containerId);
+    checkId(opts.execId);
+    return runExec(this.layout, { binary: this.conmonBinary, runtimePath: this.runtimePath }, opts);
+  }
+
+  async removeExec(execId: string): Promise<void> {
+    checkId(execId);
+    await removeExec(this.layout, execId);
   }
 
   async state(id: string): Promise<RuncState | undefined> {

@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseLogRecord, parseTimeSeconds, readLog } from './log.js';
+import { parseLogRecord, parseTimeSeconds, readLog, toDockerTime } from './log.js';
 import type { ReadLogOptions } from './types.js';
 
 const T = (second: number) => `2024-05-01T10:00:${String(second).padStart(2, '0')}.123456789+00:00`;
@@ -43,6 +43,15 @@ test('parseTimeSeconds keeps nanoseconds and offsets', () => {
   assert.equal(parseTimeSeconds('1970-01-01T01:00:00+01:00'), 0);
   assert.equal(parseTimeSeconds('1970-01-01T00:00:02Z'), 2);
   assert.ok(Number.isNaN(parseTimeSeconds('yesterday')));
+});
+
+test('toDockerTime gives UTC with Z and trims trailing zeros, as Docker prints', () => {
+  const cases: [string, string][] = [
+    ['2024-05-01T10:00:01.123456789+00:00', '2024-05-01T10:00:01.123456789Z'],
+    ['2024-05-01T12:00:01.500000000+02:00', '2024-05-01T10:00:01.5Z'],
+    ['2024-05-01T10:00:01+00:00', '2024-05-01T10:00:01Z'],
+  ];
+  for (const [conmon, docker] of cases) assert.equal(toDockerTime(conmon, parseTimeSeconds(conmon)), docker);
 });
 
 test('parseLogRecord', () => {

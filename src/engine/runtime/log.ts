@@ -47,9 +47,16 @@ export function parseLogRecord(line: Buffer): LogRecord | undefined {
   };
 }
 
+/** Docker's timestamps: RFC 3339 in UTC with `Z` and the nanoseconds, trailing zeros cut. */
+export function toDockerTime(time: string, seconds: number): string {
+  const fraction = /\.(\d+)/.exec(time)?.[1]?.replace(/0+$/, '') ?? '';
+  const whole = new Date(Math.floor(seconds) * 1000).toISOString().slice(0, 19);
+  return `${whole}${fraction ? `.${fraction}` : ''}Z`;
+}
+
 function toLogLine(record: LogRecord): LogLine {
   return {
-    time: record.time,
+    time: toDockerTime(record.time, record.seconds),
     stream: record.stream,
     content: record.isPartial ? record.content : Buffer.concat([record.content, Buffer.from('\n')]),
   };

@@ -93,7 +93,12 @@ test("buildSpec gives Docker's defaults", async () => {
   ]);
   assert.deepEqual(s.linux.resources.devices[0], { allow: false, access: 'rwm' });
   assert.equal(s.root.readonly, false);
-  assert.equal('seccomp' in s.linux, false);
+  // berth's default seccomp profile: a deny list over an allow-all default.
+  const seccomp = (s.linux as { seccomp?: { defaultAction: string; syscalls: { names: string[] }[] } })
+    .seccomp;
+  assert.equal(seccomp?.defaultAction, 'SCMP_ACT_ALLOW');
+  assert.ok(seccomp?.syscalls[0]?.names.includes('kexec_load'));
+  assert.ok(seccomp?.syscalls[0]?.names.includes('mount'), 'no CAP_SYS_ADMIN by default: mount is denied');
 });
 
 test('buildSpec env: caller values replace defaults, TERM for a tty', async () => {
@@ -155,4 +160,34 @@ test('buildSpec capabilities: add, drop, ALL, privileged', async () => {
   assert.equal(privileged.linux.maskedPaths, undefined);
   assert.deepEqual(privileged.linux.resources.devices, [{ allow: true, access: 'rwm' }]);
   assert.ok(privileged.mounts.find((m) => m.destination === '/sys')?.options.includes('rw'));
+});
+
+test('buildSpec maps volumes, binds and tmpfs mounts, parents first', async () => {
+  const s = await spec({
+    mounts: [
+      { source: '/host/etc-hosts', destination: '/etc/hosts' },
+      { source: '/vol/a/_data', destination: '/data/sub', readonly: true },
+      { source: '/vol/b/_data', destination: '/data' },
+      { source: 'tmpfs', destination: '/run', type: 'tmpfs', options: ['size=1m'] },
+      { source: '/srv', destination: '/srv', propagation: 'rshared', nonRecursive: true },
+      { source: '/mine/hosts', destination: '/etc/hosts' },
+    ],
+  });
+  const user = s.mounts.slice(-5) as {
+    destination: string;
+    type: string;
+    source: string;
+    options: string[];
+  }[];
+  assert.deepEqual(
+    user.map((m) => [m.destination, m.type, m.source, m.options.join(',')]),
+    [
+      ['/data', 'bind', '/vol/b/_data', 'rbind,rprivate,rw'],
+      ['/run', 'tmpfs', 'tmpfs', 'noexec,nosuid,nodev,rw,size=1m'],
+      ['/srv', 'bind', '/srv', 'bind,rshared,rw'],
+      ['/data/sub', 'bind', '/vol/a/_data', 'rbind,rprivate,ro'],
+      ['/etc/hosts', 'bind', '/mine/hosts', 'rbind,rprivate,rw'],
+    ],
+  );
+  assert.equal((s.linux as unknown as { rootfsPropagation?: string }).rootfsPropagation, 'rshared');
 });

@@ -1,6 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { effectiveCapabilities } from './capabilities.js';
-import type { OciSpec, SpecOptions } from './types.js';
+import { applyIsolation } from './isolation.js';
+import type { OciSpec, SpecMount, SpecOptions } from './types.js';
 import { resolveUser } from './user.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -85,6 +86,57 @@ function defaultMounts(privileged: boolean): Record<string, unknown>[] {
   ];
 }
 
+// Docker's tmpfs defaults (`--tmpfs`, `--mount type=tmpfs`); the user's options follow and win.
+const TMPFS_DEFAULT_OPTIONS = ['noexec', 'nosuid', 'nodev'];
+
+function depthOf(destination: string): number {
+  return destination.split('/').filter(Boolean).length;
+}
+
+/**
+ * The caller's mounts, a later one replacing an earlier one at the same destination
+ * (a user's `-v` over /etc/hosts), parents before children so none is hidden.
+ */
+function userMounts(mounts: readonly SpecMount[]): SpecMount[] {
+  const byDestination = new Map<string, SpecMount>();
+  for (const mount of mounts) {
+    byDestination.delete(mount.destination);
+    byDestination.set(mount.destination, mount);
+  }
+  return [...byDestination.values()].sort((a, b) => depthOf(a.destination) - depthOf(b.destination));
+}
+
+function ociMountOf(mount: SpecMount): Record<string, unknown> {
+  const access = mount.readonly ? 'ro' : 'rw';
+  if (mount.type === 'tmpfs') {
+    return {
+      destination: mount.destination,
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: [...TMPFS_DEFAULT_OPTIONS, access, ...(mount.options ?? [])],
+    };
+  }
+  return {
+    destination: mount.destination,
+    type: 'bind',
+    source: mount.source,
+    options: [
+      mount.nonRecursive ? 'bind' : 'rbind',
+      mount.propagation ?? 'rprivate',
+      access,
+      ...(mount.options ?? []),
+    ],
+  };
+}
+
+/** A shared or slave bind only propagates when the container's root does too (as Docker sets it). */
+function optionalRootfsPropagation(mounts: readonly SpecMount[]): { rootfsPropagation?: string } {
+  const modes = new Set(mounts.map((m) => m.propagation?.replace(/^r/, '')));
+  if (modes.has('shared')) return { rootfsPropagation: 'rshared' };
+  if (modes.has('slave')) return { rootfsPropagation: 'rslave' };
+  return {};
+}
+
 /** Docker's order: PATH, HOSTNAME, TERM for a TTY, then the caller's, which replace same-named ones. */
 function processEnv(opts: SpecOptions): string[] {
   const byName = new Map<string, string>();
@@ -127,7 +179,7 @@ export async function buildSpec(opts: SpecOptions): Promise<OciSpec> {
   ]);
   const callerResources = opts.resources ?? {};
   const callerDevices = Array.isArray(callerResources.devices) ? callerResources.devices : [];
-  return {
+  const spec: OciSpec = {
     ociVersion: '1.0.2',
     process: {
       terminal: opts.terminal,
@@ -141,16 +193,9 @@ export async function buildSpec(opts: SpecOptions): Promise<OciSpec> {
     },
     root: { path: opts.rootfs, readonly: opts.readonlyRootfs ?? false },
     hostname: opts.hostname,
-    mounts: [
-      ...defaultMounts(privileged),
-      ...opts.mounts.map((mount) => ({
-        destination: mount.destination,
-        type: 'bind',
-        source: mount.source,
-        options: ['rbind', 'rprivate', mount.readonly ? 'ro' : 'rw'],
-      })),
-    ],
+    mounts: [...defaultMounts(privileged), ...userMounts(opts.mounts).map(ociMountOf)],
     linux: {
+      ...optionalRootfsPropagation(opts.mounts),
       namespaces: namespaces(opts.network),
       cgroupsPath: opts.cgroupsPath,
       resources: {
@@ -160,4 +205,5 @@ export async function buildSpec(opts: SpecOptions): Promise<OciSpec> {
       ...(privileged ? {} : { maskedPaths: MASKED_PATHS, readonlyPaths: READONLY_PATHS }),
     },
   };
+  return applyIsolation(spec, opts.isolation ?? {}, privileged);
 }

@@ -207,6 +207,15 @@ export class OverlaySnapshotter {
     return diskUsage(join(this.root, activeDirName(key), 'fs'));
   }
 
+  /** Absolute paths of the active layer of `key`: its upper dir, and the layers below, top first. */
+  activeLayout(key: string): { upperDir: string; lowerDirs: string[] } {
+    const info = this.active(key);
+    return {
+      upperDir: join(this.root, activeDirName(key), 'fs'),
+      lowerDirs: this.lowerDirsOf(info.parent).map((dir) => join(this.root, dir)),
+    };
+  }
+
   /** Chain ids from `top` down to the base layer. */
   chainOf(top: string | null): string[] {
     const chain: string[] = [];

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { z } from 'zod';
-import type { ContainerCreateRequest } from '../../api/index.js';
+import type { ContainerCreateRequest, HostConfig } from '../../api/index.js';
 import {
   compareApiVersions,
   encodeFrame,
@@ -16,6 +16,7 @@ import { queryBool, queryInt, type RequestContext, readJson } from '../context.j
 import { type Filters, matchesAny, matchesLabels, parseFilters, parseTimestamp } from '../filters.js';
 import type { ApiRouter } from '../router.js';
 import { containerInspectOf, containerSummaryOf } from '../wire.js';
+import { detachKeysOf, serveHijacked, terminalSizeOf } from './hijack.js';
 
 // Docker accepts a string where it documents a list for Cmd and Entrypoint (strslice).
 const stringList = z
@@ -121,7 +122,11 @@ async function inspect(engine: Engine, ctx: RequestContext): Promise<void> {
   const record = engine.containers.get(ctx.params.id ?? '');
   const sizes = queryBool(ctx.query, 'size') ? await sizesOf(engine, record) : undefined;
   const paths = { logPath: engine.containers.logPathOf(record), ...engine.containers.etcFilesOf(record) };
-  ctx.reply.json(200, containerInspectOf(record, paths, sizes));
+  const execIds = engine.exec.idsOf(record.id);
+  ctx.reply.json(200, {
+    ...containerInspectOf(record, paths, sizes),
+    ExecIDs: execIds.length > 0 ? execIds : null,
+  });
 }
 
 async function create(engine: Engine, ctx: RequestContext): Promise<void> {
@@ -202,22 +207,54 @@ async function logs(engine: Engine, ctx: RequestContext): Promise<void> {
 async function attach(engine: Engine, ctx: RequestContext): Promise<void> {
   const { query } = ctx;
   const record = engine.containers.get(ctx.params.id ?? '');
+  const detachKeys = detachKeysOf(query.get('detachKeys'), 'detach');
   const tty = record.config.Tty === true;
-  const multiplexed = !tty && compareApiVersions(ctx.apiVersion, '1.42') >= 0;
-  const { output } = ctx.reply.hijack(multiplexed ? MULTIPLEXED_STREAM_MEDIA_TYPE : RAW_STREAM_MEDIA_TYPE);
-  const opts = {
+  const withLogs = queryBool(query, 'logs');
+  const withStream = queryBool(query, 'stream');
+  const stdin = queryBool(query, 'stdin')
+    ? {
+        open: (signal: AbortSignal) => engine.stdio.openStdin(record.id, signal),
+        closeOnEnd: record.config.StdinOnce === true && !tty,
+        detachKeys,
+      }
+    : undefined;
+  await serveHijacked(ctx, {
     tty,
     stdout: queryBool(query, 'stdout'),
     stderr: queryBool(query, 'stderr'),
-    timestamps: false,
-  };
-  if (queryBool(query, 'logs')) {
-    await pipeLines(engine.containers.logs(record.id, { signal: ctx.signal }), output, opts);
+    async *output(signal) {
+      if (withLogs) yield* engine.containers.logs(record.id, { signal });
+      if (withStream) yield* engine.containers.attachOutput(record.id, signal);
+    },
+    ...(stdin ? { stdin } : {}),
+  });
+}
+
+/** `POST /containers/prune`: stopped containers, narrowed by `until` and `label` filters. */
+async function prune(engine: Engine, ctx: RequestContext): Promise<void> {
+  const filters = parseFilters(ctx.query.get('filters'), ['until', 'label', 'label!']);
+  const until = filters.until?.[0];
+  const untilSeconds = until === undefined ? undefined : parseUntil(until);
+  const result = await engine.containers.prune(
+    (record) =>
+      (untilSeconds !== undefined && Date.parse(record.created) / 1000 > untilSeconds) ||
+      !matchesLabels(record.config.Labels ?? {}, filters.label) ||
+      (filters['label!'] !== undefined && matchesLabels(record.config.Labels ?? {}, filters['label!'])),
+  );
+  ctx.reply.json(200, {
+    ContainersDeleted: result.deleted.length > 0 ? result.deleted : null,
+    SpaceReclaimed: result.spaceReclaimed,
+  });
+}
+
+/** `until` takes a timestamp or a Go duration before now (`24h`, `10m`). */
+function parseUntil(value: string): number {
+  const duration = /^(\d+(?:\.\d+)?)(h|m|s)$/.exec(value);
+  if (duration) {
+    const unit = { h: 3600, m: 60, s: 1 }[duration[2] as 'h' | 'm' | 's'];
+    return Date.now() / 1000 - Number(duration[1]) * unit;
   }
-  if (queryBool(query, 'stream')) {
-    await pipeLines(engine.containers.attachOutput(record.id, ctx.signal), output, opts);
-  }
-  output.end();
+  return parseTimestamp(value, 'until');
 }
 
 export function addContainerRoutes(router: ApiRouter, engine: Engine): void {
@@ -256,10 +293,35 @@ export function addContainerRoutes(router: ApiRouter, engine: Engine): void {
       ctx.reply.empty(204);
     })
     .on('DELETE', '/containers/:id', async (ctx) => {
-      await containers.remove(ctx.params.id ?? '', { force: queryBool(ctx.query, 'force') });
+      await containers.remove(ctx.params.id ?? '', {
+        force: queryBool(ctx.query, 'force'),
+        volumes: queryBool(ctx.query, 'v'),
+      });
       ctx.reply.empty(204);
     })
+    .on('POST', '/containers/:id/pause', async (ctx) => {
+      await containers.pause(ctx.params.id ?? '');
+      ctx.reply.empty(204);
+    })
+    .on('POST', '/containers/:id/unpause', async (ctx) => {
+      await containers.unpause(ctx.params.id ?? '');
+      ctx.reply.empty(204);
+    })
+    .on('POST', '/containers/:id/rename', async (ctx) => {
+      await containers.rename(ctx.params.id ?? '', ctx.query.get('name') ?? '');
+      ctx.reply.empty(204);
+    })
+    .on('POST', '/containers/:id/update', async (ctx) => {
+      const changes = (await readJson(ctx, hostConfigSchema)) as HostConfig;
+      const warnings = await containers.update(ctx.params.id ?? '', changes);
+      ctx.reply.json(200, { Warnings: warnings });
+    })
+    .on('POST', '/containers/prune', (ctx) => prune(engine, ctx))
     .on('POST', '/containers/:id/wait', (ctx) => wait(engine, ctx))
     .on('GET', '/containers/:id/logs', (ctx) => logs(engine, ctx))
-    .on('POST', '/containers/:id/attach', (ctx) => attach(engine, ctx));
+    .on('POST', '/containers/:id/attach', (ctx) => attach(engine, ctx))
+    .on('POST', '/containers/:id/resize', async (ctx) => {
+      await engine.stdio.resize(ctx.params.id ?? '', terminalSizeOf(ctx.query));
+      ctx.reply.empty(200);
+    });
 }

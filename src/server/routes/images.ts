@@ -5,6 +5,7 @@ import { queryBool, type RequestContext } from '../context.js';
 import { parseFilters } from '../filters.js';
 import type { ApiRouter } from '../router.js';
 import { imageInspectOf, imageSummaryOf } from '../wire.js';
+import { pullFromRegistry, pushToRegistry } from './registry.js';
 
 const IMAGE_FILTERS = ['dangling', 'label', 'reference', 'before', 'since', 'until'];
 
@@ -41,8 +42,8 @@ async function create(engine: Engine, ctx: RequestContext): Promise<void> {
   const { query } = ctx;
   const fromSrc = query.get('fromSrc');
   if (fromSrc === null) {
-    const ref = `${query.get('fromImage') ?? ''}${query.get('tag') ? `:${query.get('tag')}` : ''}`;
-    throw new NotFoundError(`pull access denied for ${ref}: berth cannot pull from registries yet`);
+    await pullFromRegistry(engine, ctx, query.get('fromImage') ?? '');
+    return;
   }
   if (fromSrc !== '-')
     throw new InvalidArgumentError('only imports from the request body (fromSrc=-) are supported');
@@ -99,6 +100,8 @@ async function byName(engine: Engine, ctx: RequestContext): Promise<void> {
     ctx.reply.json(200, await engine.images.history(name));
   } else if (method === 'GET' && operation === 'get') {
     await save(engine, ctx, [name]);
+  } else if (method === 'POST' && operation === 'push') {
+    await pushToRegistry(engine, ctx, name);
   } else if (method === 'POST' && operation === 'tag') {
     const repo = ctx.query.get('repo');
     if (!repo) throw new InvalidArgumentError('repository name must have at least one component');

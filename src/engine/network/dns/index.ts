@@ -1,0 +1,1 @@
+export { type DnsServer, type DnsTable, nameserversOf, startDnsServer } from './server.js';

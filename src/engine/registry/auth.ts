@@ -1,0 +1,98 @@
+import { InvalidArgumentError } from '../../api/index.js';
+
+/** What a client sends to reach a registry: a password or a token from an earlier login. */
+export interface RegistryCredentials {
+  username?: string;
+  password?: string;
+  /** A refresh token a registry's token server gave at login (Docker's `identitytoken`). */
+  identityToken?: string;
+  /** A bearer token to use as is (Docker's `registrytoken`). */
+  registryToken?: string;
+}
+
+/** One `WWW-Authenticate` challenge: `Bearer realm="...",service="..."` or `Basic realm="..."`. */
+export interface Challenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/**
+ * Decodes Docker's `X-Registry-Auth` header: base64url (padded or not, and plain base64
+ * from older clients) JSON of an AuthConfig. An absent or empty header means anonymous.
+ */
+export function parseRegistryAuthHeader(header: string | undefined): RegistryCredentials {
+  if (header === undefined || header.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(header.trim(), 'base64url').toString('utf8'));
+  } catch (e) {
+    throw new InvalidArgumentError('invalid X-Registry-Auth header: not base64url-encoded JSON', {
+      cause: e,
+    });
+  }
+  return credentialsOf(value);
+}
+
+/** Reads an AuthConfig body (`POST /auth`, the decoded header) into credentials and the server it names. */
+export function credentialsOf(value: unknown): RegistryCredentials & { serverAddress?: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  const record = value as Record<string, unknown>;
+  const text = (key: string): string | undefined => {
+    const v = record[key];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const out: RegistryCredentials & { serverAddress?: string } = {};
+  const username = text('username');
+  const password = text('password');
+  const identityToken = text('identitytoken') ?? text('IdentityToken');
+  const registryToken = text('registrytoken');
+  const serverAddress = text('serveraddress');
+  if (username !== undefined) out.username = username;
+  if (password !== undefined) out.password = password;
+  if (identityToken !== undefined) out.identityToken = identityToken;
+  if (registryToken !== undefined) out.registryToken = registryToken;
+  if (serverAddress !== undefined) out.serverAddress = serverAddress;
+  // docker login stores `auth` (base64 user:pass) in config files; some clients forward it as is.
+  const auth = text('auth');
+  if (auth !== undefined && out.username === undefined) {
+    const decoded = Buffer.from(auth, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      out.username = decoded.slice(0, colon);
+      out.password = decoded.slice(colon + 1);
+    }
+  }
+  return out;
+}
+
+export function hasPassword(creds: RegistryCredentials): boolean {
+  return creds.username !== undefined && creds.password !== undefined;
+}
+
+export function basicAuthorization(creds: RegistryCredentials): string {
+  return `Basic ${Buffer.from(`${creds.username ?? ''}:${creds.password ?? ''}`).toString('base64')}`;
+}
+
+/** Parses a `WWW-Authenticate` header; several challenges may share it. */
+export function parseChallenges(header: string | null): Challenge[] {
+  if (header === null) return [];
+  const challenges: Challenge[] = [];
+  // scheme, then key=value or key="quoted value" pairs separated by commas.
+  const token = /\s*([A-Za-z][\w-]*)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*))?\s*,?/y;
+  let current: Challenge | undefined;
+  token.lastIndex = 0;
+  while (token.lastIndex < header.length) {
+    const start = token.lastIndex;
+    const match = token.exec(header);
+    if (!match || token.lastIndex === start) break;
+    const [, name, rawValue] = match;
+    if (rawValue === undefined) {
+      current = { scheme: (name as string).toLowerCase(), params: {} };
+      challenges.push(current);
+    } else if (current) {
+      const value = rawValue.startsWith('"') ? rawValue.slice(1, -1).replace(/\\(.)/g, '$1') : rawValue;
+      current.params[(name as string).toLowerCase()] = value;
+    }
+  }
+  return challenges;
+}
