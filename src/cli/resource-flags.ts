@@ -3,7 +3,7 @@
  * `update`), parsed as docker parses them into HostConfig fields.
  */
 import type { Command } from 'commander';
-import type { HostConfig } from '../api/index.js';
+import type { HealthConfig, HostConfig } from '../api/index.js';
 import { UsageError } from './errors.js';
 import { collect, parseInteger } from './options.js';
 
@@ -37,6 +37,56 @@ export interface ResourceFlags {
   init?: boolean;
   stopSignal?: string;
   stopTimeout?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthStartInterval?: string;
+  healthcheck?: boolean;
+}
+
+const DURATION_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/** Go's time.ParseDuration (`1m30s`, `500ms`, `2h`) in nanoseconds. */
+export function parseDurationNs(value: string): number {
+  if (value === '0') return 0;
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) {
+    throw new UsageError(`invalid argument "${value}": time: invalid duration "${value}"`);
+  }
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (DURATION_UNITS_NS[p[2] ?? 's'] ?? 0), 0));
+}
+
+/** `--health-*` flags as Config.Healthcheck; undefined when none is given. */
+export function healthcheckOf(flags: ResourceFlags): HealthConfig | undefined {
+  if (flags.healthcheck === false) {
+    if (flags.healthCmd !== undefined)
+      throw new UsageError('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  const given = [
+    flags.healthCmd,
+    flags.healthInterval,
+    flags.healthTimeout,
+    flags.healthRetries,
+    flags.healthStartPeriod,
+  ];
+  if (given.every((v) => v === undefined)) return undefined;
+  const health: HealthConfig = { Test: flags.healthCmd !== undefined ? ['CMD-SHELL', flags.healthCmd] : [] };
+  if (flags.healthInterval !== undefined) health.Interval = parseDurationNs(flags.healthInterval);
+  if (flags.healthTimeout !== undefined) health.Timeout = parseDurationNs(flags.healthTimeout);
+  if (flags.healthStartPeriod !== undefined) health.StartPeriod = parseDurationNs(flags.healthStartPeriod);
+  if (flags.healthRetries !== undefined) health.Retries = parseInteger(flags.healthRetries);
+  return health;
 }
 
 const UNITS: Record<string, number> = {
@@ -143,7 +193,13 @@ export function addResourceFlags(cmd: Command): Command {
     .option('--uts <string>', 'UTS namespace to use')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('--stop-signal <string>', 'Signal to stop the container')
-    .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container');
+    .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container')
+    .option('--health-cmd <string>', 'Command to run to check health')
+    .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h)')
+    .option('--health-timeout <duration>', 'Maximum time to allow one check to run (ms|s|m|h)')
+    .option('--health-retries <int>', 'Consecutive failures needed to report unhealthy')
+    .option('--health-start-period <duration>', 'Start period for the container to initialize (ms|s|m|h)')
+    .option('--no-healthcheck', 'Disable any container-specified HEALTHCHECK');
 }
 
 /** The HostConfig limit fields the flags set; flags not given are left out. */

@@ -3,7 +3,7 @@ import type { ContainerCreateRequest, RestartPolicy } from '../api/index.js';
 import { UsageError } from './errors.js';
 import { addMountFlags, applyMountFlags, type MountFlags } from './mount-flags.js';
 import { collect } from './options.js';
-import { addResourceFlags, applyResourceFlags, type ResourceFlags } from './resource-flags.js';
+import { addResourceFlags, applyResourceFlags, healthcheckOf, type ResourceFlags } from './resource-flags.js';
 
 /** The flags `run` and `create` share, as commander parses them. */
 export interface RunFlags extends ResourceFlags, MountFlags {
@@ -158,6 +158,8 @@ export function buildCreateRequest(
   body.HostConfig = { ...body.HostConfig, ...resources.host };
   if (resources.stopSignal !== undefined) body.StopSignal = resources.stopSignal;
   if (resources.stopTimeout !== undefined) body.StopTimeout = resources.stopTimeout;
+  const healthcheck = healthcheckOf(flags);
+  if (healthcheck) body.Healthcheck = healthcheck;
   // Like docker, the CLI reads a seccomp profile file and sends its JSON text.
   const securityOpt = body.HostConfig.SecurityOpt;
   if (Array.isArray(securityOpt)) {

@@ -1,5 +1,6 @@
 import type { ContainerConfig, ImageRuntimeConfig } from '../api/index.js';
 import { InvalidArgumentError } from '../api/index.js';
+import { mergeHealthcheck } from './health.js';
 
 function envKey(entry: string): string {
   const eq = entry.indexOf('=');
@@ -25,8 +26,10 @@ export function mergeImageConfig(request: ContainerConfig, image: ImageRuntimeCo
   const entrypoint = entrypointOverridden ? requested : (image.Entrypoint ?? null);
   const cmd = nonEmpty(request.Cmd) ?? (entrypointOverridden ? null : (image.Cmd ?? null));
   const stopSignal = request.StopSignal || image.StopSignal;
+  const healthcheck = mergeHealthcheck(request.Healthcheck, image.Healthcheck);
   return {
     ...request,
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     ...(stopSignal ? { StopSignal: stopSignal } : {}),
     Hostname: request.Hostname ?? '',
     Domainname: request.Domainname ?? '',

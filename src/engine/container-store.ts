@@ -2,6 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerConfig, ContainerStatus, HostConfig } from '../api/index.js';
 import { readJsonIfExists, removeTempFiles, writeJsonAtomic } from '../store/index.js';
+import type { HealthState } from './health.js';
 import type { EndpointRequest, NetworkAttachment } from './network/index.js';
 import type { MountRecord } from './volume/index.js';
 
@@ -14,6 +15,8 @@ export interface ContainerStateRecord {
   /** RFC 3339, or Docker's zero time when never started. */
   startedAt: string;
   finishedAt: string;
+  /** Present while the container has a health check. */
+  health?: HealthState;
 }
 
 /** What the daemon keeps about one container; server/ turns it into Docker's shapes. */

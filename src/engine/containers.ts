@@ -16,6 +16,7 @@ import { etcFilesOf, writeEtcFiles } from './container-files.js';
 import { checkDevicesExist, isolationOf, requireRunning, validateIsolation } from './container-isolation.js';
 import { type ContainerRecord, type ContainerStore, ZERO_TIME } from './container-store.js';
 import type { EventSink } from './events.js';
+import { HealthMonitor, probeArgs, validateHealthcheck } from './health.js';
 import { resourcesOf, UPDATABLE_FIELDS, validateResources } from './host-config.js';
 import type { ImageService, RootfsService } from './image/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -93,7 +94,36 @@ export class ContainerService {
   private readonly restartDelaysMs = new Map<string, number>();
   private stopWatchingExits: (() => void) | undefined;
 
-  constructor(private readonly deps: ContainerDeps) {}
+  private readonly health: HealthMonitor;
+
+  constructor(private readonly deps: ContainerDeps) {
+    this.health = new HealthMonitor({
+      runtime: deps.runtime,
+      readLog: deps.readLog,
+      stateOf: (id) => {
+        const record = this.records.get(id);
+        return record && isRunning(record.state.status) ? record.state.health : undefined;
+      },
+      onResult: (id, state, changed) => {
+        const record = this.records.get(id);
+        if (!record) return;
+        record.state.health = state;
+        if (!changed) return;
+        this.emit(record, `health_status: ${state.Status}`);
+        this.deps.store
+          .save(record)
+          .catch((e) => this.deps.log.error({ err: e, id }, 'saving health failed'));
+      },
+      onError: (id, e) => this.deps.log.warn({ err: e, id }, 'health probe failed'),
+    });
+  }
+
+  /** Probes the container's health while it runs, when it has a check. */
+  private watchHealth(record: ContainerRecord): void {
+    const health = record.config.Healthcheck;
+    if (!health || !probeArgs(health)) return;
+    this.health.start({ id: record.id, health, startedAt: record.state.startedAt });
+  }
 
   /** Loads every record and reconciles it with what runs: adopts live containers, records exits missed while down. */
   async restore(): Promise<void> {
@@ -114,6 +144,7 @@ export class ContainerService {
       if (state && (state.status === 'running' || state.status === 'paused')) {
         if (record.network) this.deps.network.adopt(record.id, record.network);
         this.deps.mounts.restore(record.id, record.mounts ?? [], true);
+        this.watchHealth(record);
         this.deps.log.info({ id: record.id }, 'adopted running container');
       } else {
         await this.lock.run(record.id, () => this.recordExit(record));
@@ -131,6 +162,7 @@ export class ContainerService {
 
   close(): void {
     this.stopWatchingExits?.();
+    this.health.stopAll();
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
     this.restartTimers.clear();
   }
@@ -194,6 +226,7 @@ export class ContainerService {
     // `container:X` modes need X to exist now and to run when this one starts.
     validateIsolation(hostConfig, (ref) => this.get(ref).id);
     await checkDevicesExist(hostConfig);
+    validateHealthcheck(request.Healthcheck);
 
     const id = randomBytes(32).toString('hex');
     const record: ContainerRecord = {
@@ -360,10 +393,14 @@ export class ContainerService {
         oomKilled: false,
         startedAt,
         finishedAt: ZERO_TIME,
+        ...(probeArgs(record.config.Healthcheck)
+          ? { health: { Status: 'starting', FailingStreak: 0, Log: [] } }
+          : {}),
       };
       await this.deps.store.save(record);
       endPhase('saveRecord');
       this.deps.log.debug({ id, phases }, 'container started');
+      this.watchHealth(record);
     } catch (e) {
       await this.deps.runtime.delete(id, { force: true }).catch(() => undefined);
       await this.deps.network.release(id).catch(() => undefined);
@@ -454,6 +491,7 @@ export class ContainerService {
 
   private async destroy(record: ContainerRecord, removeAnonymousVolumes = false): Promise<void> {
     if (!this.records.has(record.id)) return;
+    this.health.stop(record.id);
     record.state.status = 'removing';
     await this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined);
     await this.deps.network.release(record.id).catch(() => undefined);
@@ -664,6 +702,7 @@ export class ContainerService {
 
   /** Notes a finished process: its exit code, and frees what only a running container holds. */
   private async recordExit(record: ContainerRecord): Promise<void> {
+    this.health.stop(record.id);
     const exit = await this.deps.runtime.readExit(record.id).catch(() => undefined);
     await this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined);
     await this.deps.network.release(record.id).catch(() => undefined);

@@ -89,7 +89,15 @@ function stateOf(record: ContainerRecord): ContainerState {
     Error: state.error,
     StartedAt: state.startedAt,
     FinishedAt: state.finishedAt,
+    ...(state.health ? { Health: state.health } : {}),
   };
+}
+
+// Docker's suffix on a running container's status: ` (healthy)`, ` (health: starting)`.
+function healthSuffix(record: ContainerRecord): string {
+  const status = record.state.health?.Status;
+  if (status === undefined) return '';
+  return status === 'starting' ? ' (health: starting)' : ` (${status})`;
 }
 
 // The defaults Docker fills in, so clients that read them find values.
@@ -149,7 +157,7 @@ export function statusTextOf(record: ContainerRecord, now = Date.now()): string 
   const { state } = record;
   switch (state.status) {
     case 'running':
-      return `Up ${humanDuration(now - Date.parse(state.startedAt))}`;
+      return `Up ${humanDuration(now - Date.parse(state.startedAt))}${healthSuffix(record)}`;
     case 'paused':
       return `Up ${humanDuration(now - Date.parse(state.startedAt))} (Paused)`;
     case 'restarting':

@@ -69,6 +69,7 @@ const CONTAINER_FILTERS = [
   'before',
   'since',
   'network',
+  'health',
 ];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
@@ -81,6 +82,7 @@ function matchesContainer(engine: Engine, record: ContainerRecord, filters: Filt
     matchesAny(filters.name, (name) => new RegExp(name.replace(/^\//, '')).test(record.name.slice(1))) &&
     matchesLabels(record.config.Labels ?? {}, filters.label) &&
     matchesAny(filters.status, (s) => s === record.state.status) &&
+    matchesAny(filters.health, (h) => (record.state.health?.Status ?? 'none') === h) &&
     matchesAny(
       filters.exited,
       (code) => record.state.status === 'exited' && String(record.state.exitCode) === code,

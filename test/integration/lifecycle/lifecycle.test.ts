@@ -1,7 +1,7 @@
 // Issue 4, lifecycle and limits: pause, rename, restart, update, prune, restart
 // policies, --init, resource limits and security options, through the real docker CLI.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import {
   assertExit,
@@ -321,4 +321,89 @@ test('a daemon limited by --allow-registry refuses to pull from anywhere else', 
   assertExit(result, 125, 'run of an image that is not here');
   assert.match(result.stderr, /Unable to find image 'nosuch-image-anywhere:latest' locally/);
   assert.match(result.stderr, /registry registry-1\.docker\.io is not allowed/);
+});
+
+test('health checks: starting, healthy, unhealthy, with events and the ps status', async () => {
+  const since = Math.floor(Date.now() / 1000);
+  assertOk(
+    await run(
+      '-d',
+      '--name',
+      'checked',
+      '--health-cmd',
+      'test -f /tmp/ok',
+      '--health-interval',
+      '200ms',
+      '--health-retries',
+      '2',
+      'busybox',
+      'sleep',
+      '1000',
+    ),
+    'run with a health check',
+  );
+  type Health = { Status: string; FailingStreak: number; Log: { ExitCode: number }[] };
+  const health = async () => ((await inspect('checked')).State as { Health?: Health }).Health;
+  assert.equal((await health())?.Status, 'starting');
+  await waitFor('unhealthy after two failed probes', async () => (await health())?.Status === 'unhealthy');
+  const ps = assertOk(await d.docker(['ps', '--format', '{{.Names}} {{.Status}}']), 'ps').stdout;
+  assert.match(ps, /^checked Up .* \(unhealthy\)$/m);
+  assertOk(await d.docker(['exec', 'checked', 'touch', '/tmp/ok']), 'make it healthy');
+  await waitFor('healthy after a good probe', async () => (await health())?.Status === 'healthy');
+  const filtered = assertOk(
+    await d.docker(['ps', '--filter', 'health=healthy', '--format', '{{.Names}}']),
+    'ps',
+  );
+  assert.equal(filtered.stdout, 'checked\n');
+  const last = (await health())?.Log.at(-1);
+  assert.equal(last?.ExitCode, 0);
+  const events = assertOk(
+    await d.docker([
+      'events',
+      '--since',
+      String(since),
+      '--until',
+      String(Math.ceil(Date.now() / 1000) + 1),
+      '--filter',
+      'container=checked',
+      '--format',
+      '{{.Action}}',
+    ]),
+    'events',
+  );
+  assert.match(events.stdout, /health_status: unhealthy\n(.|\n)*health_status: healthy\n/);
+  assertOk(await d.docker(['rm', '-f', 'checked']), 'rm');
+  const none = assertOk(await run('--rm', '--no-healthcheck', 'busybox', 'true'), '--no-healthcheck');
+  assert.equal(none.stdout, '');
+});
+
+test('--cpus 0.5 holds a busy loop near half a core in stats', async () => {
+  assertOk(
+    await run('-d', '--name', 'spinner', '--cpus', '0.5', 'busybox', 'sh', '-c', 'while :; do :; done'),
+    'run',
+  );
+  const stats = assertOk(
+    await d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}}', 'spinner']),
+    'stats',
+  );
+  const percent = Number(/^spinner ([\d.]+)%$/m.exec(stats.stdout)?.[1]);
+  // A full core would show 100%: the quota holds it at 50% (less when the machine is busy).
+  assert.ok(percent > 20 && percent < 60, `CPU ${stats.stdout}`);
+  assertOk(await d.docker(['rm', '-f', 'spinner']), 'rm');
+});
+
+test('--uts host and --ipc share the host or another container', async () => {
+  const uts = assertOk(await run('--rm', '--uts', 'host', 'busybox', 'hostname'), 'uts host');
+  assert.equal(uts.stdout.trim(), readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
+  assertOk(await run('-d', '--name', 'ipc-owner', '--ipc', 'shareable', 'busybox', 'sleep', '1000'), 'owner');
+  const owner = await inspect('ipc-owner');
+  const ownerIpc = readlinkSync(`/proc/${owner.State.Pid}/ns/ipc`);
+  const joined = assertOk(
+    await run('--rm', '--ipc', 'container:ipc-owner', 'busybox', 'readlink', '/proc/self/ns/ipc'),
+    'ipc container:',
+  );
+  assert.equal(joined.stdout.trim(), ownerIpc);
+  const own = assertOk(await run('--rm', 'busybox', 'readlink', '/proc/self/ns/ipc'), 'own ipc');
+  assert.notEqual(own.stdout.trim(), ownerIpc);
+  assertOk(await d.docker(['rm', '-f', 'ipc-owner']), 'rm');
 });
