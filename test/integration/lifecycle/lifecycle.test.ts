@@ -1,7 +1,7 @@
 // Issue 4, lifecycle and limits: pause, rename, restart, update, prune, restart
 // policies, --init, resource limits and security options, through the real docker CLI.
 import assert from 'node:assert/strict';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
 import {
   assertExit,
@@ -406,4 +406,63 @@ test('--uts host and --ipc share the host or another container', async () => {
   const own = assertOk(await run('--rm', 'busybox', 'readlink', '/proc/self/ns/ipc'), 'own ipc');
   assert.notEqual(own.stdout.trim(), ownerIpc);
   assertOk(await d.docker(['rm', '-f', 'ipc-owner']), 'rm');
+});
+
+test('every resource flag lands in the container cgroup; masked paths and privileged as Docker', async () => {
+  const id = assertOk(
+    await run(
+      '-d',
+      '--memory',
+      '64m',
+      '--memory-swap',
+      '128m',
+      '--memory-reservation',
+      '32m',
+      '--cpu-shares',
+      '512',
+      '--cpu-period',
+      '50000',
+      '--cpu-quota',
+      '25000',
+      '--cpuset-cpus',
+      '0',
+      '--blkio-weight',
+      '300',
+      '--oom-kill-disable',
+      'busybox',
+      'sleep',
+      '1000',
+    ),
+    'run with limits',
+  ).stdout.trim();
+  const MB = 1024 * 1024;
+  assert.equal(cgroupFile('memory', id, 'memory.limit_in_bytes'), String(64 * MB));
+  assert.equal(cgroupFile('memory', id, 'memory.memsw.limit_in_bytes'), String(128 * MB));
+  assert.equal(cgroupFile('memory', id, 'memory.soft_limit_in_bytes'), String(32 * MB));
+  assert.match(cgroupFile('memory', id, 'memory.oom_control'), /oom_kill_disable 1/);
+  assert.equal(cgroupFile('cpu', id, 'cpu.shares'), '512');
+  assert.equal(cgroupFile('cpu', id, 'cpu.cfs_period_us'), '50000');
+  assert.equal(cgroupFile('cpu', id, 'cpu.cfs_quota_us'), '25000');
+  assert.equal(cgroupFile('cpuset', id, 'cpuset.cpus'), '0');
+  const sized = parseInspect<{ SizeRw?: number; SizeRootFs?: number }>(
+    assertOk(await d.docker(['inspect', '--size', id]), 'inspect --size').stdout,
+  );
+  assert.ok(typeof sized.SizeRw === 'number' && (sized.SizeRootFs ?? 0) > 1_000_000, JSON.stringify(sized));
+  assertOk(await d.docker(['rm', '-f', id]), 'rm');
+
+  // Docker masks these with an empty file; use one this kernel has.
+  const hidden = ['/proc/timer_list', '/proc/keys', '/proc/sched_debug'].find((p) => existsSync(p));
+  assert.ok(hidden, 'the host has one of the masked /proc files');
+  assert.ok(readFileSync(hidden).length > 0, `${hidden} has content on the host`);
+  const masked = assertOk(await run('--rm', 'busybox', 'sh', '-c', `cat ${hidden} | wc -c`), 'masked');
+  assert.equal(masked.stdout.trim(), '0', `${hidden} is empty inside`);
+  const readOnly = await run('--rm', 'busybox', 'sh', '-c', 'echo 1 > /proc/sys/vm/drop_caches');
+  assert.match(readOnly.stderr, /Read-only file system/, '/proc/sys is read-only');
+  const caps = assertOk(
+    await run('--rm', '--privileged', 'busybox', 'grep', 'CapEff', '/proc/self/status'),
+    'privileged',
+  );
+  assert.doesNotMatch(caps.stdout, /CapEff:\s+00000000a80425fb/, 'more than the default capabilities');
+  const devices = assertOk(await run('--rm', '--privileged', 'busybox', 'ls', '/dev'), 'privileged devices');
+  assert.match(devices.stdout, /\bloop0\b|\bvda\b|\bkmsg\b/, 'host devices are there');
 });
