@@ -2,6 +2,7 @@
 // policies, --init, resource limits and security options, through the real docker CLI.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { request } from 'node:http';
 import { after, afterEach, before, test } from 'node:test';
 import {
   assertExit,
@@ -465,4 +466,40 @@ test('every resource flag lands in the container cgroup; masked paths and privil
   assert.doesNotMatch(caps.stdout, /CapEff:\s+00000000a80425fb/, 'more than the default capabilities');
   const devices = assertOk(await run('--rm', '--privileged', 'busybox', 'ls', '/dev'), 'privileged devices');
   assert.match(devices.stdout, /\bloop0\b|\bvda\b|\bkmsg\b/, 'host devices are there');
+});
+
+test('stats stream: one JSON object a second, with the previous sample for CPU', async () => {
+  const id = assertOk(await run('-d', 'busybox', 'sleep', '1000'), 'run').stdout.trim();
+  const frames = await new Promise<Record<string, unknown>[]>((resolve, reject) => {
+    const seen: Record<string, unknown>[] = [];
+    let buffered = '';
+    const req = request(
+      { socketPath: d.socket, path: `/containers/${id}/stats?stream=1`, method: 'GET' },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            seen.push(JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>);
+            buffered = buffered.slice(nl + 1);
+            if (seen.length === 2) {
+              req.destroy();
+              resolve(seen);
+            }
+          }
+        });
+      },
+    );
+    req.on('error', (e) => (seen.length === 2 ? undefined : reject(e)));
+    req.setTimeout(15_000, () => reject(new Error('no two stats frames within 15 s')));
+    req.end();
+  });
+  const [first, second] = frames as [
+    Record<string, { [k: string]: unknown }>,
+    Record<string, { [k: string]: unknown }>,
+  ];
+  assert.ok(Date.parse(String(second.read)) > Date.parse(String(first.read)), 'a later sample');
+  assert.deepEqual(second.precpu_stats, first.cpu_stats, 'each frame carries the previous CPU sample');
+  assert.equal((second.pids_stats as { current?: number }).current, 1);
+  assertOk(await d.docker(['rm', '-f', id]), 'rm');
 });
