@@ -17,7 +17,8 @@ const ALLOWED: Record<string, string[]> = {
   server: ['engine', 'api'],
   engine: ['engine/*', 'api', 'platform', 'store'],
   'engine/*': ['api', 'platform', 'store', 'engine/events', 'engine/*'],
-  'berth.ts': ['cli', 'api'],
+  'registry-server': ['api', 'store'],
+  'berth.ts': ['cli', 'api', 'registry-server'],
   'berthd.ts': ['engine', 'server', 'store', 'api'],
 };
 

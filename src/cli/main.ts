@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { BERTH_VERSION } from '../api/index.js';
 import { type Client, createClient, DEFAULT_HOST } from '../client/index.js';
 import { defineAttach, runFailure } from './attach.js';
+import { registerBuildCommands } from './build.js';
+import { registerComposeCommands } from './compose/index.js';
 import { registerContainerOpsCommands } from './container-ops.js';
 import { defineKill, defineLogs, defineRm, defineStart, defineStop, defineWait } from './containers.js';
 import type { CliContext, CliIo } from './context.js';
@@ -10,6 +12,7 @@ import { defineExec } from './exec.js';
 import { registerImageCommands } from './images.js';
 import { defineInspect } from './inspect.js';
 import { registerLifecycleCommands } from './lifecycle.js';
+import { registerNetworkCommands } from './network.js';
 import { definePs } from './ps.js';
 import { registerRegistryCommands } from './registry.js';
 import { defineCreate, defineRun } from './run.js';
@@ -79,6 +82,9 @@ function buildProgram(ctx: CliContext, setHost: (host: string) => void): Command
   registerRegistryCommands(program, ctx);
   registerSystemCommands(program, ctx);
   registerVolumeCommands(program, ctx);
+  registerBuildCommands(program, ctx);
+  registerComposeCommands(program, ctx);
+  registerNetworkCommands(program, ctx);
   return program;
 }
 

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import type { ContainerCreateRequest, RestartPolicy } from '../api/index.js';
 import { UsageError } from './errors.js';
 import { addMountFlags, applyMountFlags, type MountFlags } from './mount-flags.js';
+import { addNetworkFlags, applyNetworkFlags, type NetworkFlags } from './network-flags.js';
 import { collect } from './options.js';
 import { addResourceFlags, applyResourceFlags, healthcheckOf, type ResourceFlags } from './resource-flags.js';
 
 /** The flags `run` and `create` share, as commander parses them. */
-export interface RunFlags extends ResourceFlags, MountFlags {
+export interface RunFlags extends ResourceFlags, MountFlags, NetworkFlags {
   detach?: boolean;
   rm?: boolean;
   name?: string;
@@ -17,7 +18,6 @@ export interface RunFlags extends ResourceFlags, MountFlags {
   entrypoint?: string;
   hostname?: string;
   label?: string[];
-  network?: string;
   interactive?: boolean;
   tty?: boolean;
   restart?: string;
@@ -35,7 +35,7 @@ export interface FlagEnvironment {
 
 export function addRunFlags(cmd: Command, opts: { withDetach: boolean }): Command {
   if (opts.withDetach) cmd.option('-d, --detach', 'Run container in background and print container ID');
-  return addMountFlags(addResourceFlags(cmd))
+  return addNetworkFlags(addMountFlags(addResourceFlags(cmd)))
     .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits')
     .option('--name <string>', 'Assign a name to the container')
     .option('-e, --env <list>', 'Set environment variables', collect)
@@ -45,7 +45,6 @@ export function addRunFlags(cmd: Command, opts: { withDetach: boolean }): Comman
     .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
     .option('-h, --hostname <string>', 'Container host name')
     .option('-l, --label <list>', 'Set meta data on a container', collect)
-    .option('--network <network>', 'Connect a container to a network')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
     .option('-t, --tty', 'Allocate a pseudo-TTY')
     .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
@@ -150,7 +149,11 @@ export function buildCreateRequest(
   if (flags.workdir !== undefined) body.WorkingDir = flags.workdir;
   if (flags.user !== undefined) body.User = flags.user;
   if (flags.hostname !== undefined) body.Hostname = flags.hostname;
-  if (flags.network !== undefined && body.HostConfig) body.HostConfig.NetworkMode = flags.network;
+  const network = applyNetworkFlags(flags);
+  body.HostConfig = { ...body.HostConfig, ...network.host };
+  if (Object.keys(network.exposedPorts).length > 0) body.ExposedPorts = network.exposedPorts;
+  if (Object.keys(network.endpoints).length > 0)
+    body.NetworkingConfig = { EndpointsConfig: network.endpoints };
   const mounts = applyMountFlags(flags);
   body.HostConfig = { ...body.HostConfig, ...mounts.host };
   if (Object.keys(mounts.volumes).length > 0) body.Volumes = mounts.volumes;

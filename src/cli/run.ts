@@ -31,7 +31,9 @@ async function createContainer(
     return created.Id;
   } catch (e) {
     // Pulling is not there yet, so a missing image ends here with the daemon's message.
-    if (e instanceof NotFoundError) ctx.err(`Unable to find image '${imageWithDefaultTag(image)}' locally\n`);
+    // A missing network or --link target is a 404 too, and says so itself.
+    if (e instanceof NotFoundError && e.message.startsWith('No such image'))
+      ctx.err(`Unable to find image '${imageWithDefaultTag(image)}' locally\n`);
     throw runFailure(e, command, 125);
   }
 }

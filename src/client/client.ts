@@ -15,10 +15,12 @@ import type {
   WaitResponse,
 } from '../api/index.js';
 import { MULTIPLEXED_STREAM_MEDIA_TYPE, NotModifiedError, RAW_STREAM_MEDIA_TYPE } from '../api/index.js';
+import { type BuildApi, buildApi } from './build.js';
 import { type ContainerOpsApi, containerOpsApi } from './container-ops.js';
 import { type ExecApi, execApi } from './exec.js';
 import { DEFAULT_HOST } from './host.js';
 import { readJsonLines } from './json-stream.js';
+import { type NetworkApi, networkApi } from './networks.js';
 import { type RegistryApi, registryApi } from './registry.js';
 import { type Query, readBody, Transport } from './transport.js';
 import type {
@@ -124,6 +126,9 @@ export interface Client {
   containerOps: ContainerOpsApi;
   images: ImageApi;
   volumes: VolumeApi;
+  networks: NetworkApi;
+  /** `berth build` and `berth builder prune`. */
+  build: BuildApi;
   /** `GET /system/df`: what images, containers, volumes and the build cache use. */
   diskUsage(opts?: { verbose?: boolean }): Promise<SystemDataUsage>;
   registry: RegistryApi;
@@ -320,6 +325,8 @@ export function createClient(opts: { host?: string } = {}): Client {
     containerOps: containerOpsApi(t),
     images: imageApi(t),
     volumes: volumeApi(t),
+    networks: networkApi(t),
+    build: buildApi(t),
     diskUsage: (o) => diskUsage(t, o),
     registry: registryApi(t),
     close: () => t.close(),

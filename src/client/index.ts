@@ -1,3 +1,4 @@
+export type { BuildApi, BuildOptions } from './build.js';
 export type {
   AttachedContainer,
   Client,
@@ -22,6 +23,14 @@ export type { ExecApi, ExecCreateRequest, ExecInspect } from './exec.js';
 export { type FakeDaemon, type RecordedRequest, sendJson, startFakeDaemon } from './fake-daemon.js';
 export { copyFrames, type OutputSinks } from './frames.js';
 export { type DaemonAddress, DEFAULT_HOST, HostFormatError, parseHost } from './host.js';
+export type {
+  IpamConfig,
+  NetworkApi,
+  NetworkContainer,
+  NetworkCreateRequest,
+  NetworkEndpointConfig,
+  NetworkResource,
+} from './networks.js';
 export { encodeRegistryAuth, type RegistryApi, type RegistryAuth } from './registry.js';
 export type {
   Filters,

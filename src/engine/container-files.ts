@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HostConfig } from '../api/index.js';
-import { writeFileAtomic } from '../store/index.js';
+import { replaceFile } from '../store/index.js';
 
 /** The files Docker bind-mounts into every container: /etc/hosts, /etc/hostname, /etc/resolv.conf. */
 export interface ContainerEtcFiles {
@@ -83,10 +83,11 @@ export async function writeEtcFiles(
   const hosts = opts.hostNetwork
     ? await readFile('/etc/hosts', 'utf8').catch(() => renderHosts(opts.hostname, '', []))
     : renderHosts(opts.hostname, opts.ipAddress, opts.hostConfig.ExtraHosts ?? [], opts.hostGateway);
+  // Rebuilt on every start: replaced whole for readers, but not flushed.
   await Promise.all([
-    writeFileAtomic(files.hostsPath, hosts),
-    writeFileAtomic(files.hostnamePath, `${opts.hostname}\n`),
-    writeFileAtomic(
+    replaceFile(files.hostsPath, hosts),
+    replaceFile(files.hostnamePath, `${opts.hostname}\n`),
+    replaceFile(
       files.resolvConfPath,
       opts.hostNetwork ? hostResolv : renderResolvConf(hostResolv, opts.hostConfig, opts.dnsServer),
     ),

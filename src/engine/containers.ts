@@ -95,6 +95,7 @@ export class ContainerService {
   private stopWatchingExits: (() => void) | undefined;
 
   private readonly health: HealthMonitor;
+  private readonly beforeRemoveHooks: ((id: string) => Promise<void>)[] = [];
 
   constructor(private readonly deps: ContainerDeps) {
     this.health = new HealthMonitor({
@@ -118,6 +119,11 @@ export class ContainerService {
     });
   }
 
+  /** Work that must finish before a container's files go, e.g. operations still reading them. */
+  onBeforeRemove(hook: (id: string) => Promise<void>): void {
+    this.beforeRemoveHooks.push(hook);
+  }
+
   /** Probes the container's health while it runs, when it has a check. */
   private watchHealth(record: ContainerRecord): void {
     const health = record.config.Healthcheck;
@@ -136,10 +142,16 @@ export class ContainerService {
       await this.deps.rootfs.remove(id).catch(() => undefined);
       await this.deps.store.remove(id);
     }
+    const knownToRuntime = new Set(await this.deps.runtime.list());
     for (const record of records) {
       this.records.set(record.id, record);
       this.deps.mounts.restore(record.id, record.mounts ?? [], false);
-      if (record.state.status !== 'running' && record.state.status !== 'paused') continue;
+      if (record.state.status !== 'running' && record.state.status !== 'paused') {
+        // A start the daemon died in the middle of (its record never said "running"): its
+        // caller never heard of success, so the process is stopped and its resources freed.
+        if (knownToRuntime.has(record.id)) await this.lock.run(record.id, () => this.recordExit(record));
+        continue;
+      }
       const state = await this.deps.runtime.state(record.id).catch(() => undefined);
       if (state && (state.status === 'running' || state.status === 'paused')) {
         if (record.network) this.deps.network.adopt(record.id, record.network);
@@ -308,34 +320,59 @@ export class ContainerService {
     const rootfsPath = join(bundleDir, 'rootfs');
     const mode = record.hostConfig.NetworkMode ?? 'bridge';
     // Milliseconds per phase, logged at debug level so a slow phase is visible (issue 7).
+    // The rootfs branch and the network branch run side by side, so their phases overlap.
     const phases: Record<string, number> = {};
-    let phaseStart = performance.now();
-    const endPhase = (name: string) => {
-      const now = performance.now();
-      phases[name] = Math.round((now - phaseStart) * 10) / 10;
-      phaseStart = now;
+    const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await step();
+      } finally {
+        phases[name] = Math.round((performance.now() - t0) * 10) / 10;
+      }
     };
+    const etc = etcFilesOf(bundleDir);
     try {
-      await this.deps.rootfs.mount(id, rootfsPath);
-      endPhase('snapshotMount');
-      const { attachment, hostnameOfNamespace } = await this.attachNetwork(record, mode);
-      endPhase('network');
-      record.network = attachment;
-      const hostNetwork = attachment.namespace === 'host';
-      const hostname =
-        record.config.Hostname || hostnameOfNamespace || (hostNetwork ? hostHostname() : id.slice(0, 12));
-      const etc = etcFilesOf(bundleDir);
-      await writeEtcFiles(etc, {
-        hostname,
-        ipAddress: attachment.ipAddress,
-        hostConfig: record.hostConfig,
-        hostNetwork,
-        ...(attachment.dnsServer === undefined ? {} : { dnsServer: attachment.dnsServer }),
-        ...(attachment.hostGateway === undefined ? {} : { hostGateway: attachment.hostGateway }),
-      });
-      endPhase('etcFiles');
-      const userMounts = await this.deps.mounts.prepare(id, record.mounts ?? [], rootfsPath);
-      endPhase('mounts');
+      // Independent until the spec: the rootfs (then volumes into it) and the network (then
+      // the etc files, which need its address). Both settle before any cleanup can run.
+      const [rootfsBranch, networkBranch] = await Promise.allSettled([
+        (async () => {
+          await timed('snapshotMount', () => this.deps.rootfs.mount(id, rootfsPath));
+          return timed('mounts', () => this.deps.mounts.prepare(id, record.mounts ?? [], rootfsPath));
+        })(),
+        (async () => {
+          const {
+            attachment,
+            hostnameOfNamespace,
+            linkHosts = [],
+          } = await timed('network', () => this.attachNetwork(record, mode));
+          record.network = attachment;
+          const hostNetwork = attachment.namespace === 'host';
+          const hostname =
+            record.config.Hostname || hostnameOfNamespace || (hostNetwork ? hostHostname() : id.slice(0, 12));
+          await timed('etcFiles', () =>
+            writeEtcFiles(etc, {
+              hostname,
+              ipAddress: attachment.ipAddress,
+              hostConfig:
+                linkHosts.length === 0
+                  ? record.hostConfig
+                  : {
+                      ...record.hostConfig,
+                      ExtraHosts: [...(record.hostConfig.ExtraHosts ?? []), ...linkHosts],
+                    },
+              hostNetwork,
+              ...(attachment.dnsServer === undefined ? {} : { dnsServer: attachment.dnsServer }),
+              ...(attachment.hostGateway === undefined ? {} : { hostGateway: attachment.hostGateway }),
+            }),
+          );
+          return { attachment, hostname };
+        })(),
+      ]);
+      if (rootfsBranch.status === 'rejected') throw rootfsBranch.reason;
+      if (networkBranch.status === 'rejected') throw networkBranch.reason;
+      const userMounts = rootfsBranch.value;
+      const { attachment, hostname } = networkBranch.value;
+      const specStart = performance.now();
       const spec = await this.deps.buildSpec({
         rootfs: rootfsPath,
         readonlyRootfs: record.hostConfig.ReadonlyRootfs === true,
@@ -370,20 +407,19 @@ export class ContainerService {
           return other.state.pid;
         }),
       });
-      endPhase('spec');
-      const { pid } = await this.deps.runtime.create({
-        id,
-        bundleDir,
-        spec,
-        logPath: this.logPathOf(record),
-        stdin: record.config.OpenStdin === true,
-        // Docker closes stdin when the attached client goes only for `StdinOnce` without a TTY.
-        leaveStdinOpen: record.config.Tty === true || record.config.StdinOnce !== true,
-      });
-      endPhase('conmonRuncCreate');
+      phases.spec = Math.round((performance.now() - specStart) * 10) / 10;
+      const { pid } = await timed('conmonRuncCreate', () =>
+        this.deps.runtime.create({
+          id,
+          bundleDir,
+          spec,
+          logPath: this.logPathOf(record),
+          stdin: record.config.OpenStdin === true,
+          // Docker closes stdin when the attached client goes only for `StdinOnce` without a TTY.
+          leaveStdinOpen: record.config.Tty === true || record.config.StdinOnce !== true,
+        }),
+      );
       const startedAt = new Date().toISOString();
-      await this.deps.runtime.start(id);
-      endPhase('runcStart');
       record.state = {
         ...record.state,
         status: 'running',
@@ -397,8 +433,16 @@ export class ContainerService {
           ? { health: { Status: 'starting', FailingStreak: 0, Log: [] } }
           : {}),
       };
-      await this.deps.store.save(record);
-      endPhase('saveRecord');
+      // The record is saved while runc starts the process: a crash before the start is
+      // over leaves a "running" record whose runc state is not running, which restore()
+      // turns into an exit. Both settle before a failure is handled, so the failure's own
+      // save is the last one.
+      const [started, saved] = await Promise.allSettled([
+        timed('runcStart', () => this.deps.runtime.start(id)),
+        timed('saveRecord', () => this.deps.store.save(record)),
+      ]);
+      if (started.status === 'rejected') throw started.reason;
+      if (saved.status === 'rejected') throw saved.reason;
       this.deps.log.debug({ id, phases }, 'container started');
       this.watchHealth(record);
     } catch (e) {
@@ -493,9 +537,13 @@ export class ContainerService {
     if (!this.records.has(record.id)) return;
     this.health.stop(record.id);
     record.state.status = 'removing';
-    await this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined);
-    await this.deps.network.release(record.id).catch(() => undefined);
-    await this.deps.rootfs.unmount(join(this.deps.store.dirOf(record.id), 'rootfs')).catch(() => undefined);
+    // Mostly no-ops (an exit released all three already), each cheap when there is nothing to do.
+    await Promise.all([
+      this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined),
+      this.deps.network.release(record.id).catch(() => undefined),
+      this.deps.rootfs.unmount(join(this.deps.store.dirOf(record.id), 'rootfs')).catch(() => undefined),
+    ]);
+    for (const hook of this.beforeRemoveHooks) await hook(record.id);
     await this.deps.rootfs.remove(record.id);
     await this.deps.store.remove(record.id);
     this.records.delete(record.id);
@@ -704,12 +752,21 @@ export class ContainerService {
   private async recordExit(record: ContainerRecord): Promise<void> {
     this.health.stop(record.id);
     const exit = await this.deps.runtime.readExit(record.id).catch(() => undefined);
-    await this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined);
-    await this.deps.network.release(record.id).catch(() => undefined);
-    await this.deps.mounts
-      .unprepare(record.id, record.mounts ?? [])
-      .catch((e) => this.deps.log.warn({ err: e, id: record.id }, 'unmounting volumes failed'));
-    await this.deps.rootfs.unmount(join(this.deps.store.dirOf(record.id), 'rootfs')).catch(() => undefined);
+    // The container's init is gone, and with it every process of its pid namespace: the
+    // runtime's state, the network and the mounts are independent and go side by side.
+    await Promise.all([
+      this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined),
+      this.deps.network.release(record.id).catch(() => undefined),
+      (async () => {
+        // Volumes are mounted inside the rootfs: they go first.
+        await this.deps.mounts
+          .unprepare(record.id, record.mounts ?? [])
+          .catch((e) => this.deps.log.warn({ err: e, id: record.id }, 'unmounting volumes failed'));
+        await this.deps.rootfs
+          .unmount(join(this.deps.store.dirOf(record.id), 'rootfs'))
+          .catch(() => undefined);
+      })(),
+    ]);
     delete record.network;
     record.state = {
       ...record.state,
@@ -723,7 +780,10 @@ export class ContainerService {
         Math.max((exit?.finishedAt ?? new Date()).getTime(), Date.parse(record.state.startedAt)),
       ).toISOString(),
     };
-    await this.deps.store.save(record);
+    // An `--rm` container is removed next, and a crash before that finds it "running" with
+    // no runc state, which restore() turns into this exit and the removal again: its
+    // exited record would be written only to be deleted.
+    if (!record.hostConfig.AutoRemove) await this.deps.store.save(record);
     if (record.state.oomKilled) this.emit(record, 'oom');
     this.emit(record, 'die', { exitCode: String(record.state.exitCode) });
     this.settleWaiters(record.id, ['not-running', 'next-exit'], record.state.exitCode);
@@ -794,7 +854,7 @@ export class ContainerService {
   private async attachNetwork(
     record: ContainerRecord,
     mode: string,
-  ): Promise<{ attachment: NetworkAttachment; hostnameOfNamespace?: string }> {
+  ): Promise<{ attachment: NetworkAttachment; hostnameOfNamespace?: string; linkHosts?: string[] }> {
     if (mode.startsWith('container:')) {
       const target = this.get(mode.slice('container:'.length));
       if (target.state.status !== 'running' || target.state.pid <= 0) {
@@ -837,7 +897,15 @@ export class ContainerService {
       exposedPorts: Object.keys(record.config.ExposedPorts ?? {}),
       dnsServers: record.hostConfig.Dns ?? [],
     });
-    return { attachment };
+    // The default bridge has no DNS server: as in Docker, legacy links are /etc/hosts lines.
+    const isDefaultBridge = mode === 'bridge' || mode === 'default';
+    const linkHosts = isDefaultBridge
+      ? links.flatMap(({ name, alias }) => {
+          const ip = this.get(name).network?.ipAddress;
+          return ip ? [`${alias}:${ip}`, ...(alias === name ? [] : [`${name}:${ip}`])] : [];
+        })
+      : [];
+    return { attachment, linkHosts };
   }
 
   /** `network connect`: at once on a running container, at its next start otherwise. */
@@ -854,7 +922,9 @@ export class ContainerService {
         });
       } else if (
         record.endpointsConfig?.[info.name] !== undefined ||
-        record.hostConfig.NetworkMode === info.name
+        // A disconnect leaves an (empty) endpointsConfig behind: docker-compose 1.29
+        // disconnects a created container from its network and connects it again with aliases.
+        (record.hostConfig.NetworkMode === info.name && record.endpointsConfig === undefined)
       ) {
         throw new ForbiddenError(
           `endpoint with name ${record.name.slice(1)} already exists in network ${info.name}`,

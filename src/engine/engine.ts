@@ -1,5 +1,8 @@
+import { constants } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NotFoundError } from '../api/index.js';
+import { BuildCache, Builder } from './build/index.js';
 import { ContainerOps } from './container-ops/index.js';
 import { ContainerStdio } from './container-stdio.js';
 import { ContainerStore } from './container-store.js';
@@ -49,6 +52,8 @@ export interface Engine {
   readonly volumes: VolumeService;
   /** stats, top, diff, export, commit and cp. */
   readonly containerOps: ContainerOps;
+  /** `docker build` (classic builder) and its cache. */
+  readonly build: { builder: Builder; cache: BuildCache };
   readonly networks: NetworkService;
   readonly events: EventBus;
   readonly options: Readonly<EngineOptions>;
@@ -103,6 +108,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     // ContainerStore keeps each container's bundle, with its rootfs mount point, in containers/<id>/.
     rootfsPathOf: (id) => join(dataRoot, 'containers', id, 'rootfs'),
   });
+  containers.onBeforeRemove((id) => containerOps.releaseScratch(id));
+  const build = await buildService(dataRoot, containers, containerOps, images);
   const exec = new ExecService({ containers, runtime, events: events.emit, log, readLog });
   const stopForgettingExecs = events.subscribe((e) => {
     if (e.Type === 'container' && e.Action === 'destroy') exec.forgetContainer(e.Actor.ID);
@@ -122,6 +129,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     }),
     volumes,
     containerOps,
+    build,
     networks: network,
     events,
     options,
@@ -133,4 +141,37 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       await volumes.close();
     },
   };
+}
+
+/** The builder runs its steps through the same container calls the API uses. */
+async function buildService(
+  dataRoot: string,
+  containers: ContainerService,
+  containerOps: ContainerOps,
+  images: ImageService,
+): Promise<{ builder: Builder; cache: BuildCache }> {
+  const dir = join(dataRoot, 'build');
+  const cache = await BuildCache.open(dir);
+  const builder = new Builder({
+    images,
+    cache,
+    dir,
+    containers: {
+      create: (request) => containers.create(request),
+      start: (id) => containers.start(id),
+      attachOutput: (id, signal) => containers.attachOutput(id, signal),
+      wait: (id) => containers.wait(id),
+      remove: (id) => containers.remove(id, { force: true, volumes: true }),
+      statPath: async (id, path) => {
+        const stat = await containerOps.statPath(id, path).catch((e: unknown) => {
+          if (e instanceof NotFoundError) return undefined;
+          throw e;
+        });
+        return stat && { isDirectory: (stat.mode & constants.S_IFMT) === constants.S_IFDIR };
+      },
+      putArchive: (id, path, tar) => containerOps.putArchive(id, path, tar, { copyUidGid: true }),
+      getArchive: async (id, path) => (await containerOps.getArchive(id, path)).tar,
+    },
+  });
+  return { builder, cache };
 }

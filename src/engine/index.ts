@@ -1,3 +1,4 @@
+export { type BuildOutput, type BuildRequest, StepFailedError } from './build/index.js';
 export type {
   Change,
   CommitRequest,

@@ -144,6 +144,18 @@ export class IpBatch {
     return this;
   }
 
+  /**
+   * Makes /run/netns/NAME. `ip` returns to its own namespace afterwards, so the lines
+   * that follow in the batch still act on the host.
+   */
+  addNetns(name: string): this {
+    return this.#add('netns', 'add', name);
+  }
+
+  deleteNetns(name: string): this {
+    return this.#add('netns', 'del', name);
+  }
+
   addBridge(name: string): this {
     return this.#add('link', 'add', 'name', name, 'type', 'bridge');
   }

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { InvalidArgumentError } from '../api/index.js';
 import type { Engine, Logger } from '../engine/index.js';
 import { ApiRouter } from './router.js';
+import { addBuildRoutes } from './routes/build.js';
 import { addContainerOpsRoutes } from './routes/container-ops.js';
 import { addContainerRoutes } from './routes/containers.js';
 import { addExecRoutes } from './routes/exec.js';
@@ -37,6 +38,7 @@ export async function serveApi(engine: Engine, hosts: readonly string[], log: Lo
   addRegistryRoutes(router, engine);
   addVolumeRoutes(router, engine);
   addDiskUsageRoutes(router, engine);
+  addBuildRoutes(router, engine);
 
   const servers: Server[] = [];
   for (const host of hosts) {

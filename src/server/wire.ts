@@ -177,6 +177,20 @@ function quoteArg(arg: string): string {
   return /\s/.test(arg) ? `'${arg}'` : arg;
 }
 
+/** `GET /containers/json`'s Ports, from inspect's map: one entry per binding, unpublished ports bare. */
+function portSummariesOf(ports: NetworkSettings['Ports']): ContainerSummary['Ports'] {
+  return Object.entries(ports ?? {}).flatMap(([key, bindings]) => {
+    const [port = '0', type = 'tcp'] = key.split('/');
+    if (!bindings || bindings.length === 0) return [{ PrivatePort: Number(port), Type: type }];
+    return bindings.map((b) => ({
+      IP: b.HostIp || '0.0.0.0',
+      PrivatePort: Number(port),
+      PublicPort: Number(b.HostPort),
+      Type: type,
+    }));
+  });
+}
+
 export function containerSummaryOf(
   record: ContainerRecord,
   sizes?: { rw: number; rootFs: number },
@@ -189,7 +203,7 @@ export function containerSummaryOf(
     ImageID: record.imageId,
     Command: [record.path, ...record.args].map(quoteArg).join(' '),
     Created: Math.floor(Date.parse(record.created) / 1000),
-    Ports: [],
+    Ports: portSummariesOf(settings.Ports),
     Labels: record.config.Labels ?? {},
     State: record.state.status,
     Status: statusTextOf(record),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Flushes a directory entry so a rename in it survives power loss. */
@@ -34,6 +34,22 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw e;
   }
   await syncDir(dir);
+}
+
+/**
+ * Replaces `path` through a temp file and a rename, so a reader never sees a torn file,
+ * but flushes nothing: only for files rebuilt from the records on every use (an OCI
+ * bundle's config.json, a container's hosts), where a crash can lose nothing that matters.
+ */
+export async function replaceFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const temp = join(dirname(path), `.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    await writeFile(temp, data, { mode });
+    await rename(temp, path);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
 }
 
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {

@@ -1,2 +1,8 @@
-export { readJsonIfExists, removeTempFiles, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+export {
+  readJsonIfExists,
+  removeTempFiles,
+  replaceFile,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from './atomic.js';
 export { acquirePidLock, type PidLock } from './lock.js';

@@ -266,7 +266,8 @@ class TestDaemon implements Daemon {
   }
 
   berth(args: readonly string[], opts: CliOptions = {}): Promise<RunResult> {
-    return runProgram(process.execPath, [BERTH_BIN, ...args], this.runOptions(opts));
+    // `--` ends node's own options: Node 20 otherwise checks a `--env-file` meant for berth.
+    return runProgram(process.execPath, ['--', BERTH_BIN, ...args], this.runOptions(opts));
   }
 
   docker(args: readonly string[], opts: CliOptions = {}): Promise<RunResult> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -115,8 +116,32 @@ const IMAGE_CONFIG_KEYS = [
 export class ContainerOps {
   private mounts: ControllerMounts | undefined;
   private readonly scratch = new Map<string, { path: string; users: number; ready: Promise<void> }>();
+  /** Scratch mounts on their way out, by container id. */
+  private readonly unmounting = new Map<string, Promise<void>>();
+  /** Emits a container id when its scratch mount is gone. */
+  private readonly scratchReleased = new EventEmitter();
 
-  constructor(private readonly deps: ContainerOpsDeps) {}
+  constructor(private readonly deps: ContainerOpsDeps) {
+    this.scratchReleased.setMaxListeners(0);
+  }
+
+  /**
+   * Before a container is removed: waits, a bounded time, for the operations that read its
+   * files (a `cp` stream just drained, say) to let go of its scratch mount.
+   */
+  releaseScratch(containerId: string, timeoutMs = 5_000): Promise<void> {
+    const unmounting = this.unmounting.get(containerId);
+    if (!this.scratch.has(containerId)) return unmounting ?? Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.scratchReleased.off(containerId, finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.scratchReleased.on(containerId, finish);
+    });
+  }
 
   /** One reading now. */
   async stats(ref: string): Promise<StatsReading> {
@@ -318,8 +343,20 @@ export class ContainerOps {
         isReleased = true;
         if (--current.users > 0) return;
         this.scratch.delete(record.id);
-        await this.deps.rootfs.unmount(current.path);
-        await rmdir(current.path);
+        const unmounted = (async () => {
+          await this.deps.rootfs.unmount(current.path);
+          await rmdir(current.path);
+        })();
+        this.unmounting.set(
+          record.id,
+          unmounted.catch(() => undefined),
+        );
+        try {
+          await unmounted;
+        } finally {
+          this.unmounting.delete(record.id);
+          this.scratchReleased.emit(record.id);
+        }
       },
     };
   }

@@ -39,6 +39,7 @@ import {
 import { MaybeGunzip, sha256Of } from './tar-io.js';
 import type {
   CommitOptions,
+  ConfigImageOptions,
   ImageRecord,
   ImageService,
   ImageStoreOptions,
@@ -515,6 +516,66 @@ class ImageStore implements ImageService {
       const id = staged.configBlob.digest;
       if (name !== undefined) await this.setTags([[name, id]]);
       return this.recordOf(this.stored(id));
+    });
+  }
+
+  async createFromConfig(opts: ConfigImageOptions): Promise<ImageRecord> {
+    return this.exclusive(async () => {
+      const parent = opts.parentId === undefined ? undefined : this.find(opts.parentId);
+      const created = new Date().toISOString();
+      const base: ImageConfigBlob = parent?.config ?? {
+        architecture: hostArchitecture(),
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [] },
+      };
+      const parentHistory: ImageHistoryItem[] =
+        base.history && base.history.length > 0
+          ? base.history
+          : base.rootfs.diff_ids.map(() => ({ created: base.created ?? created }));
+      const config: ImageConfigBlob = {
+        ...base,
+        created,
+        ...(opts.author ? { author: opts.author } : {}),
+        config: opts.config,
+        history: [...parentHistory, { created, created_by: opts.createdBy, empty_layer: true }],
+      };
+      const configBlob = await this.content.ingestBytes(Buffer.from(JSON.stringify(config)));
+      const layers = parent?.meta.layers ?? [];
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: OCI_CONFIG, digest: configBlob.digest, size: configBlob.size },
+          layers,
+        }),
+      );
+      const manifestBlob = await this.content.ingestBytes(manifest);
+      try {
+        await this.commitImages([
+          {
+            meta: {
+              id: configBlob.digest,
+              manifestDigest: manifestBlob.digest,
+              manifestMediaType: OCI_MANIFEST,
+              layers,
+              size: parent?.meta.size ?? 0,
+              created,
+              lastTagTime: '',
+              parent: parent?.meta.id ?? '',
+              repoDigests: [],
+            },
+            config,
+            chainIds: parent?.chainIds ?? [],
+            blobs: [configBlob, manifestBlob],
+            layers: [],
+          },
+        ]);
+      } catch (e) {
+        await rm(configBlob.path, { force: true });
+        await rm(manifestBlob.path, { force: true });
+        throw e;
+      }
+      return this.recordOf(this.stored(configBlob.digest));
     });
   }
 

@@ -9,5 +9,6 @@ export {
   parseTaggedName,
   withDefaultTag,
 } from './reference.js';
+export { MaybeGunzip } from './tar-io.js';
 export { type Header as TarHeader, type PackOptions, packTree } from './tar-pack.js';
 export type * from './types.js';

@@ -54,6 +54,18 @@ export interface CommitOptions {
   createdBy?: string;
 }
 
+/** A new image that only changes its parent's config (a metadata-only build step): no new layer. */
+export interface ConfigImageOptions {
+  /** The parent image id; none for an image with no layers (`FROM scratch`). */
+  parentId?: string;
+  /** The new image's runtime config, whole. */
+  config: ImageRuntimeConfig;
+  /** The history entry's created_by, marked `empty_layer`. */
+  createdBy: string;
+  /** The image's author (MAINTAINER). */
+  author?: string;
+}
+
 export interface RemoveOptions {
   force?: boolean;
   noprune?: boolean;
@@ -105,6 +117,8 @@ export interface ImageService extends BlobService {
    * container or parent; InvalidArgumentError for a bad change, repo or tag.
    */
   commit(opts: CommitOptions): Promise<ImageRecord>;
+  /** An image with the parent's layers and a new config (NotFoundError for an unknown parent). */
+  createFromConfig(opts: ConfigImageOptions): Promise<ImageRecord>;
   /** Registry pulls: the image a manifest describes, its blobs already written with writeBlob. */
   createFromRegistry(plan: RegistryImagePlan): Promise<{ image: ImageRecord; isTagUpdated: boolean }>;
   /** Records `name@sha256:...` for an image (after a push). */

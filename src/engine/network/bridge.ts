@@ -1,4 +1,5 @@
 // Kernel plumbing of the default bridge: the bridge device and one veth pair per container.
+import { access } from 'node:fs/promises';
 import { ConflictError, NotFoundError } from '../../api/index.js';
 import {
   addNetns,
@@ -7,6 +8,7 @@ import {
   IpBatch,
   listAddresses,
   listNetns,
+  netnsPath,
 } from '../../platform/index.js';
 import { formatCidr, type Ipv4Cidr, subnetContains, subnetOf } from './ipam.js';
 
@@ -53,28 +55,35 @@ export interface EndpointPlumbing {
   gateway: string;
 }
 
-/** Makes the namespace and wires it to the bridge; a leftover namespace of the same name is replaced. */
+/**
+ * Makes the namespace and wires it to the bridge; a leftover namespace of the same name
+ * is replaced. Two `ip` runs: one on the host (namespace, veth pair, bridge port), one
+ * inside the namespace (address, route), since a batch acts in a single namespace.
+ */
 export async function plumbEndpoint(p: EndpointPlumbing): Promise<string> {
-  let path: string;
+  const hostSide = () =>
+    new IpBatch()
+      .addNetns(p.netns)
+      .addVeth(p.hostVeth, { name: CONTAINER_INTERFACE, netns: p.netns, mac: p.macAddress })
+      .setMaster(p.hostVeth, p.bridgeName)
+      .setUp(p.hostVeth)
+      .apply();
   try {
-    path = await addNetns(p.netns);
+    await hostSide();
   } catch (e) {
     if (!(e instanceof ConflictError)) throw e;
+    // A crash left the namespace (or the veth) behind: the batch stopped at its first line
+    // that failed; remove whatever exists and make it all again.
     await unplumbEndpoint(p.netns, p.hostVeth);
-    path = await addNetns(p.netns);
+    await hostSide();
   }
-  await new IpBatch()
-    .addVeth(p.hostVeth, { name: CONTAINER_INTERFACE, netns: p.netns, mac: p.macAddress })
-    .setMaster(p.hostVeth, p.bridgeName)
-    .setUp(p.hostVeth)
-    .apply();
   await new IpBatch()
     .setUp('lo')
     .addAddress(CONTAINER_INTERFACE, formatCidr(p.address))
     .setUp(CONTAINER_INTERFACE)
     .addDefaultRoute(p.gateway, CONTAINER_INTERFACE)
     .apply({ netns: p.netns });
-  return path;
+  return netnsPath(p.netns);
 }
 
 async function ignoreNotFound(step: Promise<void>): Promise<void> {
@@ -91,8 +100,71 @@ async function ignoreNotFound(step: Promise<void>): Promise<void> {
  * peer would keep the host end alive on the bridge.
  */
 export async function unplumbEndpoint(netns: string, hostVeth: string | undefined): Promise<void> {
+  // Nothing to remove is the usual case of a second release (remove after an exit): no process.
+  if (hostVeth === undefined && !(await exists(netnsPath(netns)))) return;
+  const batch = new IpBatch();
+  if (hostVeth !== undefined) batch.deleteLink(hostVeth);
+  try {
+    await batch.deleteNetns(netns).apply();
+    return;
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+  // Some part was gone already, and a batch stops at its first failure: the rest one by one.
   if (hostVeth !== undefined) await ignoreNotFound(deleteLink(hostVeth));
   await ignoreNotFound(deleteNetns(netns));
+}
+
+/** Host ends of veths whose namespace is gone, still being waited for (see releaseEndpoint). */
+const vethRemovals = new Set<Promise<void>>();
+/** How long the kernel gets to take a veth away with its namespace before we delete it. */
+const VETH_LINGER_MS = 1000;
+const VETH_POLL_MS = 50;
+
+/**
+ * Frees a container's endpoint on its way out: deletes the namespace, and the kernel
+ * takes the veth pair with it. Deleting the veth ourselves first (unplumbEndpoint) costs
+ * ~25 ms of the kernel's RCU waits on every container exit; here that happens only for a
+ * host end still there after a while (its namespace held by a `container:` peer), in the
+ * background, and settleEndpointRemovals() awaits it. Addresses are handed out round
+ * robin, so a lingering end never meets its address again on a new container.
+ */
+export async function releaseEndpoint(netns: string, hostVeth: string | undefined): Promise<void> {
+  if (!(await exists(netnsPath(netns)))) {
+    if (hostVeth !== undefined) await ignoreNotFound(deleteLink(hostVeth));
+    return;
+  }
+  await ignoreNotFound(deleteNetns(netns));
+  if (hostVeth === undefined) return;
+  const removal: Promise<void> = removeLingeringVeth(hostVeth)
+    .catch((e: unknown) => process.emitWarning(`removing veth ${hostVeth}: ${String(e)}`))
+    .finally(() => vethRemovals.delete(removal));
+  vethRemovals.add(removal);
+}
+
+async function removeLingeringVeth(name: string): Promise<void> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`not an interface name: ${JSON.stringify(name)}`);
+  const deadline = Date.now() + VETH_LINGER_MS;
+  while (Date.now() < deadline) {
+    if (!(await exists(`/sys/class/net/${name}`))) return;
+    await new Promise((resolve) => setTimeout(resolve, VETH_POLL_MS));
+  }
+  await ignoreNotFound(deleteLink(name));
+}
+
+/** Resolves once every veth left behind by releaseEndpoint is gone. */
+export async function settleEndpointRemovals(): Promise<void> {
+  await Promise.all([...vethRemovals]);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
 }
 
 /** Makes the container's namespace unless it exists; returns its name. */

@@ -16,7 +16,13 @@ import {
   netnsPath,
   showLink,
 } from '../../platform/index.js';
-import { ensureBridge, plumbEndpoint, unplumbEndpoint } from './bridge.js';
+import {
+  ensureBridge,
+  plumbEndpoint,
+  releaseEndpoint,
+  settleEndpointRemovals,
+  unplumbEndpoint,
+} from './bridge.js';
 import {
   formatCidr,
   type Ipv4Cidr,
@@ -195,7 +201,7 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
     }
   }
 
-  async function leaseAddress(containerId: string): Promise<BridgeLease> {
+  async function leaseAddress(containerId: string): Promise<BridgeLease & { hostVeth: string }> {
     const netns = netnsNameOf(containerId);
     for (const [holder, lease] of leases) {
       if (lease.netns === netns) {
@@ -205,7 +211,7 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
     const inUse = new Set([gateway.address, ...[...leases.values()].map((l) => l.ipAddress)]);
     const ipAddress = nextFreeAddress(subnet, inUse, lastAllocated);
     if (ipAddress === undefined) throw new ConflictError('no available IPv4 addresses on network bridge');
-    const lease: BridgeLease = {
+    const lease = {
       ipAddress,
       macAddress: macFromIpv4(ipAddress),
       endpointId: randomHexId(),
@@ -242,30 +248,55 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
       await putLease(containerId, lease);
     }
     try {
-      await plumbEndpoint({
-        bridgeName: opts.bridgeName,
-        netns: lease.netns,
-        hostVeth,
-        macAddress: lease.macAddress,
-        address: { address: lease.ipAddress, prefixLength: gateway.prefixLength },
-        gateway: gateway.address,
-      });
+      await plumbLease(lease, hostVeth);
     } catch (e) {
-      const undo = [() => unplumbEndpoint(lease.netns, hostVeth), () => dropLease(containerId)];
-      await runAll(undo, 'undoing a failed attach').catch((undoError: unknown) => {
-        throw new AggregateError(
-          [e, undoError],
-          `attaching ${containerId} to bridge failed and was not undone`,
-        );
-      });
+      await undoAttach(containerId, lease.netns, hostVeth, e);
       throw e;
     }
     return bridgeAttachment(lease);
   }
 
+  function plumbLease(lease: BridgeLease, hostVeth: string): Promise<string> {
+    return plumbEndpoint({
+      bridgeName: opts.bridgeName,
+      netns: lease.netns,
+      hostVeth,
+      macAddress: lease.macAddress,
+      address: { address: lease.ipAddress, prefixLength: gateway.prefixLength },
+      gateway: gateway.address,
+    });
+  }
+
+  async function undoAttach(containerId: string, netns: string, hostVeth: string, e: unknown): Promise<void> {
+    const undo = [() => unplumbEndpoint(netns, hostVeth), () => dropLease(containerId)];
+    await runAll(undo, 'undoing a failed attach').catch((undoError: unknown) => {
+      throw new AggregateError(
+        [e, undoError],
+        `attaching ${containerId} to bridge failed and was not undone`,
+      );
+    });
+  }
+
+  /**
+   * A new container's bridge endpoint with the queue held only for its lease: the kernel
+   * plumbing, the slow part of a start, runs outside the queue so parallel starts overlap.
+   * Nothing else touches the endpoint meanwhile: a container's start and release are
+   * serialized by its owner, and the namespace and veth names are the lease's own.
+   */
+  async function leaseAndPlumb(containerId: string): Promise<BridgeLease> {
+    const lease = await serially(() => leaseAddress(containerId));
+    try {
+      await plumbLease(lease, lease.hostVeth);
+    } catch (e) {
+      await serially(() => undoAttach(containerId, lease.netns, lease.hostVeth, e));
+      throw e;
+    }
+    return lease;
+  }
+
   async function releaseBridge(containerId: string): Promise<void> {
     const lease = leases.get(containerId);
-    await unplumbEndpoint(lease?.netns ?? netnsNameOf(containerId), lease?.hostVeth);
+    await releaseEndpoint(lease?.netns ?? netnsNameOf(containerId), lease?.hostVeth);
     await dropLease(containerId);
   }
 
@@ -474,7 +505,8 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
     bridgeNames.delete(containerId);
   }
 
-  async function attachAll(request: AttachRequest): Promise<NetworkAttachment> {
+  /** `plumbed`: the container's bridge lease, already plumbed by leaseAndPlumb. */
+  async function attachAll(request: AttachRequest, plumbed?: BridgeLease): Promise<NetworkAttachment> {
     const { containerId } = request;
     const mode = request.mode === '' ? 'bridge' : request.mode;
     let attachment: NetworkAttachment;
@@ -482,7 +514,7 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
     switch (mode) {
       case 'bridge':
       case 'default':
-        attachment = await attachBridge(containerId);
+        attachment = plumbed ? bridgeAttachment(plumbed) : await attachBridge(containerId);
         attachment.hostGateway = gateway.address;
         bridgeNames.set(containerId, request.containerName);
         primary = 'bridge';
@@ -571,6 +603,11 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
     async attach(request) {
       checkContainerId(request.containerId);
       initialisedIds();
+      const mode = request.mode === '' ? 'bridge' : request.mode;
+      if ((mode === 'bridge' || mode === 'default') && !leases.has(request.containerId)) {
+        const lease = await leaseAndPlumb(request.containerId);
+        return serially(() => attachAll(request, lease));
+      }
       return serially(() => attachAll(request));
     },
 
@@ -675,6 +712,7 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
       serially(async () => {
         if (isClosed) return;
         await users.close({ teardown: closeOpts.teardown === true });
+        await settleEndpointRemovals();
         if (closeOpts.teardown) await teardown();
         isClosed = true;
       }),

@@ -169,7 +169,8 @@ export class UserNetworks {
       if (device === this.opts.defaultBridge || holder) {
         throw new ConflictError(`bridge name ${device} is already used by another network`);
       }
-      options[BRIDGE_NAME_OPTION] = device;
+      // A generated device name stays out of Options, as with dockerd: docker-compose compares
+      // Options with its file and would otherwise want to recreate the network every time.
     } else {
       const parent = options.parent;
       if (!parent)

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, InvalidArgumentError, messageOf, NotFoundError } from '../../api/index.js';
 import {
@@ -11,7 +11,7 @@ import {
   runcErrorMessage,
   spawnConmon,
 } from '../../platform/index.js';
-import { writeJsonAtomic } from '../../store/index.js';
+import { replaceFile, writeJsonAtomic } from '../../store/index.js';
 import { removeExec, runExec } from './conmon-exec.js';
 import { ExitWatcher } from './exits.js';
 import { signalNumber } from './signals.js';
@@ -113,12 +113,15 @@ class ConmonRuntime implements ContainerRuntime {
   async create(opts: CreateOptions): Promise<{ pid: number }> {
     checkId(opts.id);
     const dir = this.conmonDir(opts.id);
-    await this.removeExitRecord(opts.id);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await Promise.all(CONMON_BUNDLE_FILES.map((name) => rm(join(opts.bundleDir, name), { force: true })));
-    await rm(join(this.layout.attachDir, opts.id), { force: true });
-    await writeJsonAtomic(join(opts.bundleDir, 'config.json'), opts.spec);
+    // Leftovers of an earlier run go first; none of these steps depends on another.
+    await Promise.all([
+      this.removeExitRecord(opts.id),
+      rm(dir, { recursive: true, force: true }).then(() => mkdir(dir, { recursive: true, mode: 0o700 })),
+      ...CONMON_BUNDLE_FILES.map((name) => rm(join(opts.bundleDir, name), { force: true })),
+      rm(join(this.layout.attachDir, opts.id), { force: true }),
+      // Rewritten from the record on every start and read by runc at once: no flush needed.
+      replaceFile(join(opts.bundleDir, 'config.json'), JSON.stringify(opts.spec)),
+    ]);
     const processSpec = opts.spec.process as { terminal?: boolean } | undefined;
     try {
       const pid = await spawnConmon({
@@ -159,10 +162,13 @@ class ConmonRuntime implements ContainerRuntime {
 
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
     checkId(id);
-    try {
-      await this.runc.delete(id, opts);
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
+    // Without a state dir runc knows no such container: spare the process (removal after an exit).
+    if (await exists(join(this.layout.runcRoot, id))) {
+      try {
+        await this.runc.delete(id, opts);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
     }
     // Otherwise conmon could write the exit file of a force-killed container after we removed it.
     await this.waitForConmon(id);
@@ -213,6 +219,11 @@ class ConmonRuntime implements ContainerRuntime {
     await removeExec(this.layout, execId);
   }
 
+  async list(): Promise<string[]> {
+    const entries = await readdir(this.layout.runcRoot, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  }
+
   async state(id: string): Promise<RuncState | undefined> {
     try {
       const { status, pid } = await this.runc.state(id);
@@ -252,10 +263,13 @@ class ConmonRuntime implements ContainerRuntime {
     const pid = Number(text?.trim());
     if (!Number.isInteger(pid) || pid <= 0) return;
     const deadline = Date.now() + CONMON_EXIT_TIMEOUT_MS;
+    // conmon is normally gone within a few ms of its container: poll fast, then back off.
+    let pollMs = 1;
     while (await isConmonAlive(pid)) {
       if (Date.now() > deadline)
         throw new BerthError(`conmon ${pid} of ${id} still running after its container`);
-      await new Promise((resolve) => setTimeout(resolve, CONMON_EXIT_POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      pollMs = Math.min(pollMs * 2, CONMON_EXIT_POLL_MS);
     }
   }
 }

@@ -152,6 +152,8 @@ export interface ContainerRuntime {
   exec(opts: ExecProcessOptions): Promise<ExecProcess>;
   /** Removes an exec session's files once its process has exited and its output is read. */
   removeExec(execId: string): Promise<void>;
+  /** Ids runc keeps state for: created, running, paused or stopped but not deleted. */
+  list(): Promise<string[]>;
   /** undefined when runc does not know the container. */
   state(id: string): Promise<RuncState | undefined>;
   /** The recorded exit, once conmon has written it. */

@@ -2,6 +2,7 @@
 // create/ls/inspect/rm, containers reaching each other by name and alias over the
 // embedded DNS, isolation between networks, published ports and the errors for bad input.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -65,8 +66,11 @@ describe('network create, ls, inspect, rm', () => {
     assert.equal(net?.IPAM.Config[0]?.Subnet, subnet(1));
     assert.equal(net?.IPAM.Config[0]?.Gateway, subnet(1).replace('.0/24', '.1'));
     assert.deepEqual(net?.Labels, { team: 'blue' });
-    const bridge = net?.Options['com.docker.network.bridge.name'] ?? '';
-    assert.ok(bridge.startsWith(`${d.names.bridge}-`), bridge);
+    // The generated bridge device is named by the daemon's prefix and kept out of Options, as dockerd does.
+    assert.equal(net?.Options['com.docker.network.bridge.name'], undefined);
+    const links = execFileSync('ip', ['-o', 'link', 'show', 'type', 'bridge'], { encoding: 'utf8' });
+    const maxPrefixed = `${d.names.bridge}-${id.slice(0, 15 - d.names.bridge.length - 1)}`;
+    assert.match(links, new RegExp(`: ${maxPrefixed}:`), links);
     assertOk(await d.docker(['network', 'rm', 'net-a']), 'rm');
     const gone = await d.docker(['network', 'inspect', 'net-a']);
     assertExit(gone, 1, 'inspect after rm');

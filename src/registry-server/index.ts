@@ -1,0 +1,1 @@
+export { type RegistryIo, registryMain } from './main.js';
