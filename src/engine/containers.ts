@@ -23,6 +23,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import type { Logger } from './logger.js';
 import { generateContainerName, normalizeContainerName } from './names.js';
 import {
+  addresslessEndpoint,
   type EndpointRequest,
   type NetworkAttachment,
   type NetworkService,
@@ -867,7 +868,7 @@ export class ContainerService {
         namespace,
         settings: networkSettings({
           networkName: 'container',
-          endpoint: emptyEndpointSettings(),
+          endpoint: addresslessEndpoint('', ''),
           sandboxId: '',
           sandboxKey: '',
         }),
@@ -1035,16 +1036,3 @@ function endpointRequestsOf(
   return requests;
 }
 
-function emptyEndpointSettings(): EndpointSettings {
-  return {
-    MacAddress: '',
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-  };
-}

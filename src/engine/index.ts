@@ -18,7 +18,12 @@ export type { EngineEvent, EventBus } from './events.js';
 export type { ExecConfig, ExecRecord, ExecService, ExecSession } from './exec.js';
 export type { ImageRecord, ImageService } from './image/index.js';
 export { createLogger, type Logger } from './logger.js';
-export type { NetworkInfo, NetworkService } from './network/index.js';
+export {
+  addresslessEndpoint,
+  type NetworkInfo,
+  type NetworkService,
+  networkSettings,
+} from './network/index.js';
 export {
   credentialsOf,
   type ProgressSink,

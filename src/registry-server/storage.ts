@@ -19,7 +19,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, utimes } fr
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../store/index.js';
+import { readJsonIfExists, syncDir, writeFileAtomic, writeJsonAtomic } from '../store/index.js';
 import { RegistryError } from './errors.js';
 import { type Descriptor, MAX_MANIFEST_BYTES, type ParsedManifest, parseManifest } from './manifest.js';
 import {
@@ -88,15 +88,6 @@ async function listDir(path: string): Promise<string[]> {
   } catch (e) {
     if (isMissing(e)) return [];
     throw e;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -11,52 +11,24 @@ import type {
   NetworkSettings,
 } from '../api/index.js';
 import { humanDuration } from '../api/index.js';
-import type { ContainerRecord, ImageRecord } from '../engine/index.js';
-
-function emptyEndpoint(): EndpointSettings {
-  return {
-    IPAMConfig: null,
-    Links: null,
-    Aliases: null,
-    MacAddress: '',
-    NetworkID: '',
-    EndpointID: '',
-    Gateway: '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
-    DriverOpts: null,
-  };
-}
+import {
+  addresslessEndpoint,
+  type ContainerRecord,
+  type ImageRecord,
+  networkSettings,
+} from '../engine/index.js';
 
 /** What inspect shows while stopped: the networks the container belongs to, without addresses. */
 function networkSettingsOf(record: ContainerRecord): NetworkSettings {
   if (record.network) return record.network.settings;
   const mode =
     record.hostConfig.NetworkMode === 'default' ? 'bridge' : (record.hostConfig.NetworkMode ?? 'bridge');
-  return {
-    Bridge: '',
-    SandboxID: '',
-    SandboxKey: '',
-    Ports: {},
-    HairpinMode: false,
-    LinkLocalIPv6Address: '',
-    LinkLocalIPv6PrefixLen: 0,
-    SecondaryIPAddresses: null,
-    SecondaryIPv6Addresses: null,
-    EndpointID: '',
-    Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    MacAddress: '',
-    Networks: { [mode]: emptyEndpoint() },
-  };
+  return networkSettings({
+    networkName: mode,
+    endpoint: addresslessEndpoint('', ''),
+    sandboxId: '',
+    sandboxKey: '',
+  });
 }
 
 /** Docker's `Mounts`: volumes and binds, and `--mount type=tmpfs` (a `--tmpfs` is not listed). */

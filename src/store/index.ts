@@ -2,6 +2,7 @@ export {
   readJsonIfExists,
   removeTempFiles,
   replaceFile,
+  syncDir,
   writeFileAtomic,
   writeJsonAtomic,
 } from './atomic.js';

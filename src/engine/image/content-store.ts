@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, NotFoundError } from '../../api/index.js';
+import { syncDir } from '../../store/index.js';
 import { DigestPassThrough, hexOf, sha256Of } from './tar-io.js';
 
 /** A file written under ingest/, not yet visible as a blob. */
@@ -125,15 +126,6 @@ export class ContentStore {
   async list(): Promise<string[]> {
     const names = await readdir(this.blobsDir);
     return names.filter((n) => /^[a-f0-9]{64}$/.test(n)).map((n) => `sha256:${n}`);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

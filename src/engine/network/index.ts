@@ -1,7 +1,7 @@
 export { type DnsServer, type DnsTable, startDnsServer } from './dns/index.js';
 export { parsePortKey } from './ports.js';
 export { createNetworkService } from './service.js';
-export { networkSettings } from './settings.js';
+export { addresslessEndpoint, networkSettings } from './settings.js';
 export type {
   AddressPool,
   AttachRequest,
