@@ -25,10 +25,16 @@ import { type EngineProcesses, enginePids } from './processes.js';
 
 export type EngineName = 'berth' | 'docker' | 'podman';
 
+export interface CliRunOptions {
+  timeoutMs?: number;
+  /** Extra environment for this one run (DOCKER_BUILDKIT=0, say). */
+  env?: Record<string, string>;
+}
+
 export interface Engine {
   name: EngineName;
   /** Runs the engine's own CLI (docker for berth and Docker, podman for Podman). */
-  cli(args: readonly string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  cli(args: readonly string[], opts?: CliRunOptions): Promise<RunResult>;
   /** Flags every `run` gets, before the image (Podman's private cgroup parent). */
   runFlags: string[];
   /** The engine's processes, for memory figures. */
@@ -38,8 +44,13 @@ export interface Engine {
 }
 
 /** Runs a CLI and throws with its output when it fails: a benchmark of a failure means nothing. */
-export async function mustRun(e: Engine, args: readonly string[], timeoutMs = 120_000): Promise<RunResult> {
-  const r = await e.cli(args, { timeoutMs });
+export async function mustRun(
+  e: Engine,
+  args: readonly string[],
+  timeoutMs = 120_000,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
+  const r = await e.cli(args, { timeoutMs, env });
   if (r.code !== 0) {
     throw new Error(`${e.name}: ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().slice(-1000)}`);
   }
@@ -65,7 +76,11 @@ export async function startBerth(): Promise<Engine & { logFile: string }> {
     name: 'berth',
     logFile: d.logFile,
     runFlags: [],
-    cli: (args, opts) => d.docker(args, opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    cli: (args, opts) =>
+      d.docker(args, {
+        ...(opts?.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts?.env ? { env: opts.env } : {}),
+      }),
     processes: () => ({ daemonPid: d.pid, markers }),
     version: async () => {
       const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -124,7 +139,8 @@ export async function startDocker(): Promise<Engine> {
   const engine: Engine = {
     name: 'docker',
     runFlags: [],
-    cli: (args, opts) => runProgram('docker', args, { env, timeoutMs: opts?.timeoutMs ?? 120_000 }),
+    cli: (args, opts) =>
+      runProgram('docker', args, { env: { ...env, ...opts?.env }, timeoutMs: opts?.timeoutMs ?? 120_000 }),
     processes: () => ({ daemonPid: pid, markers: [`${execRoot}/`, `${tempDir}/`] }),
     version: async () => {
       const r = await runProgram('docker', ['version', '--format', '{{.Server.Version}}'], { env });
@@ -285,7 +301,10 @@ export async function startPodman(): Promise<Engine> {
     name: 'podman',
     runFlags: ['--cgroup-parent', cgroupParent],
     cli: (args, opts) =>
-      runProgram('podman', [...globalFlags, ...args], { env, timeoutMs: opts?.timeoutMs ?? 120_000 }),
+      runProgram('podman', [...globalFlags, ...args], {
+        env: { ...env, ...opts?.env },
+        timeoutMs: opts?.timeoutMs ?? 120_000,
+      }),
     processes: () => ({ daemonPid: undefined, markers: [`${tempDir}/`, `${runRoot}/`] }),
     version: async () => {
       const r = await runProgram('podman', ['--version'], { env });

@@ -18,13 +18,15 @@ import {
   startRuncFloor,
 } from './engines.js';
 import { type BenchReport, buildReport } from './report.js';
-import { type BenchConfig, berthPhases, loadBusybox, runScenarios } from './scenarios.js';
+import { type BenchConfig, berthPhases, loadBusybox, runScenarios, type ScenarioGroup } from './scenarios.js';
 
 export interface BenchOptions {
   engines: EngineName[];
   /** Include raw `runc run` as the floor. */
   withRunc: boolean;
   config: Omit<BenchConfig, 'workDir'>;
+  /** Groups of scenarios to run; all when absent. */
+  groups?: readonly ScenarioGroup[];
   progress?: (line: string) => void;
 }
 
@@ -36,6 +38,11 @@ export const FULL_CONFIG: BenchOptions['config'] = {
   parallelConcurrency: 10,
   logLines: 200_000,
   imageMiB: 200,
+  buildIterations: 5,
+  buildFiles: 100,
+  bigContextFiles: 10_000,
+  bigContextMiB: 100,
+  pushLayerMiB: 4,
 };
 
 /** One iteration of everything, small enough for `npm test`. */
@@ -47,6 +54,11 @@ export const SMOKE_CONFIG: BenchOptions['config'] = {
   parallelConcurrency: 5,
   logLines: 20_000,
   imageMiB: 8,
+  buildIterations: 1,
+  buildFiles: 20,
+  bigContextFiles: 300,
+  bigContextMiB: 3,
+  pushLayerMiB: 1,
 };
 
 export async function runBench(opts: BenchOptions): Promise<BenchReport> {
@@ -77,7 +89,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       : ((await runProgram('runc', ['--version'])).stdout.split('\n')[0] ?? '');
     versions.conmon = (await runProgram('conmon', ['--version'])).stdout.split('\n')[0] ?? '';
     versions.node = `node ${process.version}`;
-    const measured = await runScenarios(engines, floor, { ...opts.config, workDir }, progress);
+    const measured = await runScenarios(engines, floor, { ...opts.config, workDir }, progress, opts.groups);
     // Read before stop(): the harness removes the daemon's log with its temp dir.
     const phases = berthLog ? berthPhases(berthLog) : {};
     report = buildReport(measured, phases, {

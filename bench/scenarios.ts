@@ -7,10 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxRootfsEntries, dockerSaveTar, makeTar } from '../test/harness/index.js';
+import { type BuildConfig, buildScenarios } from './build-scenarios.js';
 import { type Engine, mustRun, type RuncFloor } from './engines.js';
 import { totalRssMiB } from './processes.js';
+import { type RegistryConfig, registryScenarios } from './registry-scenarios.js';
+import { gap, type Measured, record, rounds, timed } from './sampling.js';
 
-export interface BenchConfig {
+export interface BenchConfig extends BuildConfig, RegistryConfig {
   warmup: number;
   iterations: number;
   /** Rounds of the slow scenarios (parallel starts, save/load). */
@@ -19,52 +22,17 @@ export interface BenchConfig {
   parallelConcurrency: number;
   logLines: number;
   imageMiB: number;
-  /** Where the big image and saved archives go. */
+  /** Where the big image, saved archives and build contexts go. */
   workDir: string;
 }
 
-/** Samples keyed by scenario id, then by engine name ('runc' for the floor). */
-export type Samples = Record<string, Record<string, number[]>>;
-/** Why an engine has no figure for a scenario. */
-export type Gaps = Record<string, Record<string, string>>;
-
-export interface Measured {
-  samples: Samples;
-  gaps: Gaps;
-}
+/** `core`: issue 7's container scenarios; `build` and `registry`: the later issues'. */
+export type ScenarioGroup = 'core' | 'build' | 'registry';
+export const SCENARIO_GROUPS: readonly ScenarioGroup[] = ['core', 'build', 'registry'];
 
 const IMAGE = 'busybox';
 /** A shell that exits at once on SIGTERM, so `stop` measures the engine, not a 10 s grace period. */
 const SLEEPER = ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"];
-
-function record(m: Measured, scenario: string, engine: string, value: number): void {
-  m.samples[scenario] ??= {};
-  m.samples[scenario][engine] ??= [];
-  m.samples[scenario][engine].push(value);
-}
-
-function gap(m: Measured, scenario: string, engine: string, why: string): void {
-  m.gaps[scenario] ??= {};
-  m.gaps[scenario][engine] = why;
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
-}
-
-/** Runs `rounds` rounds over the engines; `sample` reports through `keep` only after the warm-up. */
-async function rounds(
-  warmup: number,
-  iterations: number,
-  engines: readonly Engine[],
-  sample: (e: Engine, keep: boolean) => Promise<void>,
-): Promise<void> {
-  for (let i = 0; i < warmup + iterations; i++) {
-    for (const e of engines) await sample(e, i >= warmup);
-  }
-}
 
 export async function loadBusybox(e: Engine, tarPath: string): Promise<void> {
   await mustRun(e, ['load', '-i', tarPath]);
@@ -75,8 +43,22 @@ export async function runScenarios(
   floor: RuncFloor | undefined,
   cfg: BenchConfig,
   progress: (line: string) => void,
+  groups: readonly ScenarioGroup[] = SCENARIO_GROUPS,
 ): Promise<Measured> {
   const m: Measured = { samples: {}, gaps: {} };
+  if (groups.includes('core')) await coreScenarios(engines, floor, cfg, m, progress);
+  if (groups.includes('build')) await buildScenarios(engines, cfg, m, progress);
+  if (groups.includes('registry')) await registryScenarios(engines, cfg, m, progress);
+  return m;
+}
+
+async function coreScenarios(
+  engines: readonly Engine[],
+  floor: RuncFloor | undefined,
+  cfg: BenchConfig,
+  m: Measured,
+  progress: (line: string) => void,
+): Promise<void> {
   const { warmup, iterations } = cfg;
 
   progress('run --rm busybox true (bridge)');
@@ -190,7 +172,6 @@ export async function runScenarios(
     }
   });
   rmSync(big.path, { force: true });
-  return m;
 }
 
 /** busybox plus one layer of random (incompressible) bytes, as a docker-save archive. */

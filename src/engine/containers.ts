@@ -1026,13 +1026,13 @@ function endpointRequestsOf(
 ): Record<string, EndpointRequest> {
   const requests: Record<string, EndpointRequest> = {};
   for (const [network, e] of Object.entries(config ?? {})) {
-    const ipam = (e.IPAMConfig ?? {}) as { IPv4Address?: string };
+    const ipam = (e.IPAMConfig ?? {}) as { IPv4Address?: string; IPv6Address?: string };
     requests[network] = {
       ...(e.Aliases?.length ? { aliases: [...e.Aliases] } : {}),
       ...(ipam.IPv4Address ? { ipv4Address: ipam.IPv4Address } : {}),
+      ...(ipam.IPv6Address ? { ipv6Address: ipam.IPv6Address } : {}),
       ...(e.MacAddress ? { macAddress: e.MacAddress } : {}),
     };
   }
   return requests;
 }
-

@@ -109,7 +109,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     rootfsPathOf: (id) => join(dataRoot, 'containers', id, 'rootfs'),
   });
   containers.onBeforeRemove((id) => containerOps.releaseScratch(id));
-  const build = await buildService(dataRoot, containers, containerOps, images);
+  const registry = createRegistryService({
+    images,
+    options: {
+      insecureRegistries: options.insecureRegistries ?? [],
+      allowedRegistries: options.allowedRegistries ?? [],
+    },
+  });
+  const build = await buildService(dataRoot, containers, containerOps, images, registry);
   const exec = new ExecService({ containers, runtime, events: events.emit, log, readLog });
   const stopForgettingExecs = events.subscribe((e) => {
     if (e.Type === 'container' && e.Action === 'destroy') exec.forgetContainer(e.Actor.ID);
@@ -120,13 +127,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     stdio: new ContainerStdio({ containers, runtime, events }),
     images,
     rootfs,
-    registry: createRegistryService({
-      images,
-      options: {
-        insecureRegistries: options.insecureRegistries ?? [],
-        allowedRegistries: options.allowedRegistries ?? [],
-      },
-    }),
+    registry,
     volumes,
     containerOps,
     build,
@@ -149,12 +150,14 @@ async function buildService(
   containers: ContainerService,
   containerOps: ContainerOps,
   images: ImageService,
+  registry: RegistryService,
 ): Promise<{ builder: Builder; cache: BuildCache }> {
   const dir = join(dataRoot, 'build');
   const cache = await BuildCache.open(dir);
   const builder = new Builder({
     images,
     cache,
+    registry,
     dir,
     containers: {
       create: (request) => containers.create(request),
@@ -171,6 +174,7 @@ async function buildService(
       },
       putArchive: (id, path, tar) => containerOps.putArchive(id, path, tar, { copyUidGid: true }),
       getArchive: async (id, path) => (await containerOps.getArchive(id, path)).tar,
+      userOfImage: (imageId) => containers.userOfImage(imageId)?.id,
     },
   });
   return { builder, cache };

@@ -94,6 +94,11 @@ export function listRoutes(scope: IpScope = {}): Promise<IpRoute[]> {
   return readJson<IpRoute>(['route', 'show'], scope);
 }
 
+/** The IPv6 routes (`ip -6 route`); listRoutes shows IPv4 only. */
+export function listRoutes6(scope: IpScope = {}): Promise<IpRoute[]> {
+  return readJson<IpRoute>(['-6', 'route', 'show'], scope);
+}
+
 /** Names of the namespaces under /run/netns. */
 export async function listNetns(): Promise<string[]> {
   const entries = await readJson<{ name: string }>(['netns', 'list'], {});
@@ -190,8 +195,12 @@ export class IpBatch {
     return this.#add('link', 'set', 'dev', dev, 'up');
   }
 
-  addAddress(dev: string, cidr: string): this {
-    return this.#add('addr', 'add', cidr, 'dev', dev);
+  /**
+   * `noDad` skips IPv6 duplicate address detection: the address is ours alone (IPAM
+   * says so) and would otherwise stay tentative, unusable, for a second or two.
+   */
+  addAddress(dev: string, cidr: string, opts: { noDad?: boolean } = {}): this {
+    return this.#add('addr', 'add', cidr, 'dev', dev, ...(opts.noDad ? ['nodad'] : []));
   }
 
   addDefaultRoute(gateway: string, dev: string): this {
@@ -253,4 +262,20 @@ export async function enableRouteLocalnet(dev: string): Promise<void> {
   const path = `/proc/sys/net/ipv4/conf/${dev}/route_localnet`;
   if ((await readFile(path, 'utf8')).trim() === '1') return;
   await writeFile(path, '1\n');
+}
+
+/** Turns IPv6 on for one device (the host may have it off by default); written only when off. */
+export async function enableIpv6On(dev: string): Promise<void> {
+  checkWord(dev);
+  const path = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
+  if ((await readFile(path, 'utf8')).trim() === '0') return;
+  await writeFile(path, '0\n');
+}
+
+const IPV6_FORWARD_SYSCTL = '/proc/sys/net/ipv6/conf/all/forwarding';
+
+/** Lets the kernel route IPv6 between interfaces, for dual-stack networks; written only when off. */
+export async function enableIpv6Forwarding(): Promise<void> {
+  if ((await readFile(IPV6_FORWARD_SYSCTL, 'utf8')).trim() === '1') return;
+  await writeFile(IPV6_FORWARD_SYSCTL, '1\n');
 }

@@ -3,7 +3,6 @@ import type {
   ContainerInspect,
   ContainerState,
   ContainerSummary,
-  EndpointSettings,
   HostConfig,
   ImageInspect,
   ImageSummary,

@@ -286,6 +286,8 @@ async function convergeService(
       `service "${service.name}" has a container_name and cannot be scaled to ${replicas} replicas`,
     );
   const hash = configHash(service);
+  // A rebuilt or re-pulled image is a change too: compare ids, as Compose does.
+  const imageId = existing.length > 0 ? await currentImageId(client, imageOf(project, service)) : undefined;
   const keep: string[] = [];
   const taken = new Set<number>();
   for (const c of existing) {
@@ -298,10 +300,8 @@ async function convergeService(
       continue;
     }
     taken.add(n);
-    const stale =
-      c.Labels[LABEL.configHash] !== hash ||
-      (c.Image !== imageOf(project, service) && c.Image.split(':')[0] !== imageOf(project, service));
-    if ((opts.forceRecreate || (stale && c.Labels[LABEL.configHash] !== hash)) && !opts.noRecreate) {
+    const stale = c.Labels[LABEL.configHash] !== hash || (imageId !== undefined && c.ImageID !== imageId);
+    if ((opts.forceRecreate || stale) && !opts.noRecreate) {
       progress('Container', nameOf(c), 'Recreate');
       await client.containers.stop(c.Id, timeoutOf(opts));
       await client.containers.remove(c.Id, { force: true });
@@ -316,6 +316,15 @@ async function convergeService(
     if (!taken.has(n)) keep.push(await createContainer(client, project, service, n, progress));
   }
   return keep;
+}
+
+async function currentImageId(client: Client, image: string): Promise<string | undefined> {
+  try {
+    return (await client.images.inspect(image)).Id;
+  } catch (e) {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  }
 }
 
 function timeoutOf(opts: { timeoutSeconds?: number }): { timeoutSeconds?: number } {

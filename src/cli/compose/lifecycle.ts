@@ -188,7 +188,7 @@ async function attachLogs(
         const exit = await client.containers
           .wait(c.Id, { condition: 'not-running' })
           .catch(() => ({ StatusCode: 0 }));
-        if (!stopping) printer.line(logPrefixName(c), `exited with code ${exit.StatusCode}`);
+        if (!stopping) printer.status(logPrefixName(c), `exited with code ${exit.StatusCode}`);
         const decides =
           flags.exitCodeFrom === undefined ? flags.abortOnContainerExit : serviceOf(c) === flags.exitCodeFrom;
         if (decides && !decided) {

@@ -51,6 +51,12 @@ export class LogPrinter {
     );
   }
 
+  /** A line about the container rather than from it (`web-1 exited with code 0`): no bar. */
+  status(name: string, text: string): void {
+    const line = `${name} ${text}`;
+    this.ctx.out(this.opts.colour ? `\x1b[${this.colourOf.get(name)}m${line}\x1b[0m\n` : `${line}\n`);
+  }
+
   /** Prints one container's log stream line by line until it ends. */
   async follow(
     client: Client,

@@ -1,26 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ImageRuntimeConfig } from '../../api/index.js';
-import { InvalidArgumentError, NotFoundError } from '../../api/index.js';
+import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/index.js';
+import type { ImageRecord } from '../image/index.js';
 import { applyLayerTar, MaybeGunzip } from '../image/index.js';
 import { type BuildCache, cacheKeyOf, type StepKey } from './cache.js';
 import { applyConfigStep, CONFIG_KEYWORDS, commandOf, shellOf } from './config-steps.js';
 import { unpackContext } from './context.js';
 import { type Instruction, parseDockerfile, parseError } from './dockerfile.js';
 import { readOwner } from './owner.js';
+import { OrderedOutput, runInDependencyOrder } from './schedule.js';
 import { checksumOf, type Placement, packSources, resolveSources, type Source } from './sources.js';
 import { expandWord, expandWords, splitRawWords } from './substitute.js';
 import {
   type BuildContainers,
   type BuildImages,
   type BuildOutput,
+  type BuildRegistry,
   type BuildRequest,
   StepFailedError,
 } from './types.js';
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
+/** Independent stages built at once: enough to overlap two long RUNs, few enough for small hosts. */
+const PARALLEL_STAGES = 2;
 // Docker's predefined ARGs: usable without an ARG line, and left out of history.
 const PROXY_ARGS = new Set(
   ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((n) => [n, n.toLowerCase()]),
@@ -44,6 +49,8 @@ interface Stage {
 }
 
 interface StageState {
+  /** Where this stage's steps report (held back while an earlier stage still runs). */
+  out: BuildOutput;
   /** Undefined for `FROM scratch` until a step makes an image. */
   imageId: string | undefined;
   config: ImageRuntimeConfig;
@@ -57,6 +64,8 @@ export interface BuilderDeps {
   images: BuildImages;
   containers: BuildContainers;
   cache: BuildCache;
+  /** Pulls a FROM image that is not here. */
+  registry: BuildRegistry;
   /** <data-root>/build: contexts being built and RUN --mount=type=cache dirs. */
   dir: string;
 }
@@ -86,11 +95,66 @@ export class Builder {
       await rm(work, { recursive: true, force: true });
     }
   }
+
+  /**
+   * `builder prune`: forgets every cached step, removes the RUN --mount=type=cache
+   * directories, and removes the images only the cache kept (untagged, parent of no
+   * image, used by no container). Returns the cache keys dropped and the bytes freed.
+   */
+  async prune(): Promise<{ deleted: string[]; spaceReclaimed: number }> {
+    const candidates = new Set(this.deps.cache.list().map(([, entry]) => entry.imageId));
+    const deleted = await this.deps.cache.clear();
+    const mounts = join(this.deps.dir, 'cache-mounts');
+    let spaceReclaimed = await sizeOf(mounts);
+    await rm(mounts, { recursive: true, force: true });
+    const usedBy = (id: string) => this.deps.containers.userOfImage(id);
+    // Children first: removing a step's image can free the image of the step before it.
+    for (let isProgress = true; isProgress; ) {
+      isProgress = false;
+      const images = new Map((await this.deps.images.list({ all: true })).map((i) => [i.id, i]));
+      const parents = new Set([...images.values()].map((i) => i.parent));
+      for (const id of candidates) {
+        const image = images.get(id);
+        if (image && (image.repoTags.length > 0 || parents.has(id) || usedBy(id) !== undefined)) continue;
+        candidates.delete(id);
+        if (!image) continue;
+        const removed = await this.deps.images.remove(id, { usedBy }).then(
+          () => true,
+          (e: unknown) => {
+            // A container or a tag may have claimed it since the listing: it stays.
+            if (e instanceof ConflictError || e instanceof NotFoundError) return false;
+            throw e;
+          },
+        );
+        if (!removed) continue;
+        isProgress = true;
+        spaceReclaimed += Math.max(0, image.size - (images.get(image.parent)?.size ?? 0));
+      }
+    }
+    return { deleted, spaceReclaimed };
+  }
+}
+
+/** Bytes of the regular files below `path` (0 when it does not exist). */
+async function sizeOf(path: string): Promise<number> {
+  const stats = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (!stats) return 0;
+  if (!stats.isDirectory()) return stats.isFile() ? stats.size : 0;
+  let total = 0;
+  for (const name of await readdir(path)) total += await sizeOf(join(path, name));
+  return total;
 }
 
 class BuildRun {
-  private step = 0;
   private total = 0;
+  /** The number the next step of each stage gets, so that steps keep their file order. */
+  private readonly nextStep = new Map<number, number>();
+  private readonly failed = new AbortController();
+  /** Aborts on the client's disconnect and on the first failed stage. */
+  private readonly signal: AbortSignal;
   private readonly globalArgs = new Map<string, string>();
   private readonly consumedArgs = new Set<string>();
   private readonly results = new Map<number, StageState>();
@@ -102,7 +166,9 @@ class BuildRun {
     private readonly out: BuildOutput,
     private readonly contextDir: string,
     private readonly work: string,
-  ) {}
+  ) {
+    this.signal = AbortSignal.any([req.signal, this.failed.signal]);
+  }
 
   async execute(text: string): Promise<string> {
     const dockerfile = parseDockerfile(text);
@@ -132,13 +198,12 @@ class BuildRun {
       });
     }
     const needed = this.neededStages(stages, targetIndex);
-    this.total = needed.reduce((sum, s) => sum + 1 + s.steps.length, 0);
-    let last: StageState | undefined;
     for (const stage of needed) {
-      last = await this.runStage(stage, stages);
-      this.results.set(stage.index, last);
+      this.nextStep.set(stage.index, this.total + 1);
+      this.total += 1 + stage.steps.length;
     }
-    const imageId = last?.imageId;
+    await this.runStages(needed, stages);
+    const imageId = this.results.get(targetIndex)?.imageId;
     if (!imageId) throw new InvalidArgumentError('No image was generated. Is your Dockerfile empty?');
     const unused = Object.keys(this.req.buildArgs).filter(
       (a) => !this.consumedArgs.has(a) && !PROXY_ARGS.has(a),
@@ -183,27 +248,54 @@ class BuildRun {
     return stages;
   }
 
-  /** The target and the stages it reads from (FROM, COPY --from, RUN --mount from=), in file order. */
+  /**
+   * Builds the stages, each as soon as the stages it reads from are built, two at a
+   * time; their output comes out in file order, as a sequential build prints it.
+   */
+  private async runStages(needed: Stage[], stages: Stage[]): Promise<void> {
+    const output = new OrderedOutput(this.out, needed.length);
+    const positions = new Map(needed.map((s, i) => [s.index, i]));
+    const tasks = needed.map((s) => ({ id: s.index, dependsOn: this.dependenciesOf(s, stages) }));
+    await runInDependencyOrder(
+      tasks,
+      PARALLEL_STAGES,
+      async (index) => {
+        const position = positions.get(index) as number;
+        const state = await this.runStage(stages[index] as Stage, stages, output.channel(position));
+        this.results.set(index, state);
+        output.close(position);
+      },
+      () => this.failed.abort(),
+    );
+  }
+
+  /** The stages a stage reads from: its FROM, COPY --from and RUN --mount from=. */
+  private dependenciesOf(stage: Stage, stages: Stage[]): number[] {
+    const refs = [this.baseNameOf(stage)];
+    for (const step of stage.steps) {
+      for (const flag of step.flags) {
+        if (flag.name === 'from') refs.push(flag.value);
+        if (flag.name === 'mount') {
+          const from = /(?:^|,)from=([^,]+)/.exec(flag.value);
+          if (from) refs.push(from[1] as string);
+        }
+      }
+    }
+    const deps = new Set<number>();
+    for (const ref of refs) {
+      const dep = this.stageOf(stages, ref, stage.index);
+      if (dep) deps.add(dep.index);
+    }
+    return [...deps];
+  }
+
+  /** The target and the stages it reads from, in file order. */
   private neededStages(stages: Stage[], targetIndex: number): Stage[] {
     const needed = new Set<number>();
     const visit = (index: number) => {
       if (needed.has(index)) return;
       needed.add(index);
-      const stage = stages[index] as Stage;
-      const refs = [this.baseNameOf(stage)];
-      for (const step of stage.steps) {
-        for (const flag of step.flags) {
-          if (flag.name === 'from') refs.push(flag.value);
-          if (flag.name === 'mount') {
-            const from = /(?:^|,)from=([^,]+)/.exec(flag.value);
-            if (from) refs.push(from[1] as string);
-          }
-        }
-      }
-      for (const ref of refs) {
-        const dep = this.stageOf(stages, ref, index);
-        if (dep) visit(dep.index);
-      }
+      for (const dep of this.dependenciesOf(stages[index] as Stage, stages)) visit(dep);
     };
     visit(targetIndex);
     return stages.filter((s) => needed.has(s.index));
@@ -220,16 +312,17 @@ class BuildRun {
     return expandWord(stage.from.args.split(/\s+/)[0] ?? '', this.globalArgs, this.escape);
   }
 
-  private async runStage(stage: Stage, stages: Stage[]): Promise<StageState> {
-    this.announce(stage.from);
+  private async runStage(stage: Stage, stages: Stage[], out: BuildOutput): Promise<StageState> {
+    this.announce(stage, out, stage.from);
     const base = this.baseNameOf(stage);
     const dep = this.stageOf(stages, base, stage.index);
     let state: StageState;
     if (dep) {
       const prior = this.results.get(dep.index) as StageState;
-      state = { ...prior, args: new Map(), isCmdSet: false, config: { ...prior.config } };
+      state = { ...prior, out, args: new Map(), isCmdSet: false, config: { ...prior.config } };
     } else if (base.toLowerCase() === 'scratch') {
       state = {
+        out,
         imageId: undefined,
         config: {},
         args: new Map(),
@@ -238,9 +331,10 @@ class BuildRun {
         author: '',
       };
     } else {
-      const image = await this.deps.images.resolve(base);
+      const image = await this.baseImage(base, out);
       const config = { ...(image.config.config ?? {}) };
       state = {
+        out,
         imageId: image.id,
         config,
         args: new Map(),
@@ -249,10 +343,10 @@ class BuildRun {
         author: '',
       };
     }
-    this.out.stream(` ---> ${short(state.imageId)}\n`);
+    out.stream(` ---> ${short(state.imageId)}\n`);
     const triggers = state.config.OnBuild ?? [];
     if (triggers.length > 0) {
-      this.out.stream(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
+      out.stream(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
       state.config = { ...state.config, OnBuild: null };
       for (const trigger of triggers) {
         for (const ins of parseDockerfile(trigger).instructions)
@@ -260,16 +354,36 @@ class BuildRun {
       }
     }
     for (const ins of stage.steps) {
-      this.announce(ins);
+      this.signal.throwIfAborted();
+      this.announce(stage, out, ins);
       state = await this.runStep(state, ins, stages, stage);
-      this.out.stream(` ---> ${short(state.imageId)}\n`);
+      out.stream(` ---> ${short(state.imageId)}\n`);
     }
     return state;
   }
 
-  private announce(ins: Instruction): void {
-    this.step++;
-    this.out.stream(`Step ${this.step}/${this.total} : ${ins.original}\n`);
+  /** The FROM image: the local one, else pulled, its progress shown as dockerd's builder shows it. */
+  private async baseImage(ref: string, out: BuildOutput): Promise<ImageRecord> {
+    try {
+      return await this.deps.images.resolve(ref);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+    return this.deps.registry.pull(ref, undefined, {
+      credentials: {},
+      progress: (message) => {
+        // Byte counts would flood a log-style display; the per-layer states are enough.
+        if (message.status === undefined || message.progressDetail?.current !== undefined) return;
+        out.stream(message.id ? `${message.id}: ${message.status}\n` : `${message.status}\n`);
+      },
+      signal: this.signal,
+    });
+  }
+
+  private announce(stage: Stage, out: BuildOutput, ins: Instruction): void {
+    const step = this.nextStep.get(stage.index) ?? 1;
+    this.nextStep.set(stage.index, step + 1);
+    out.stream(`Step ${step}/${this.total} : ${ins.original}\n`);
   }
 
   private varsOf(state: StageState): Map<string, string> {
@@ -379,7 +493,7 @@ class BuildRun {
           throw e;
         });
         if (image) {
-          this.out.stream(' ---> Using cache\n');
+          state.out.stream(' ---> Using cache\n');
           return { ...state, imageId: image.id, config: { ...(image.config.config ?? {}) } };
         }
         await this.deps.cache.delete(cacheKey);
@@ -425,7 +539,7 @@ class BuildRun {
           : [...state.shell, `${ins.args}\n${ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('')}`];
     }
     let networkMode = this.req.networkMode;
-    const binds: string[] = [];
+    const mounts: (() => Promise<string>)[] = [];
     const mountKeys: string[] = [];
     for (const flag of ins.flags) {
       if (flag.name === 'network') {
@@ -433,7 +547,7 @@ class BuildRun {
         mountKeys.push(`network=${flag.value}`);
       } else if (flag.name === 'mount') {
         const { bind, key } = await this.mountOf(flag.value, state, stages, stage);
-        binds.push(bind);
+        mounts.push(bind);
         mountKeys.push(key);
       } else {
         throw new InvalidArgumentError(`Unknown flag: ${flag.name}`);
@@ -451,6 +565,8 @@ class BuildRun {
     return this.cached(state, key, state.config, async () => {
       const imageId = await this.imageOf(state);
       const mode = networkMode === '' || networkMode === 'default' ? 'bridge' : networkMode;
+      const binds: string[] = [];
+      for (const mount of mounts) binds.push(await mount());
       const { id } = await this.deps.containers.create({
         Image: imageId,
         Cmd: cmd,
@@ -470,18 +586,19 @@ class BuildRun {
           ...(this.req.cpusetCpus ? { CpusetCpus: this.req.cpusetCpus } : {}),
         },
       });
-      this.out.stream(` ---> Running in ${short(id)}\n`);
+      state.out.stream(` ---> Running in ${short(id)}\n`);
       let isOk = false;
       try {
         const stopReading = new AbortController();
         const onAbort = () => {
           void this.deps.containers.remove(id).catch(() => undefined);
         };
-        this.req.signal.addEventListener('abort', onAbort, { once: true });
+        if (this.signal.aborted) onAbort();
+        this.signal.addEventListener('abort', onAbort, { once: true });
         try {
           const output = this.deps.containers.attachOutput(id, stopReading.signal);
           const pump = (async () => {
-            for await (const line of output) this.out.stream(line.content.toString('utf8'));
+            for await (const line of output) state.out.stream(line.content.toString('utf8'));
           })();
           try {
             await this.deps.containers.start(id);
@@ -499,7 +616,7 @@ class BuildRun {
             );
           }
         } finally {
-          this.req.signal.removeEventListener('abort', onAbort);
+          this.signal.removeEventListener('abort', onAbort);
         }
         const image = await this.deps.images.commit({
           containerId: id,
@@ -513,19 +630,22 @@ class BuildRun {
       } finally {
         if (isOk ? this.req.remove : this.req.forceRemove) {
           await this.deps.containers.remove(id);
-          if (isOk) this.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
+          if (isOk) state.out.stream(` ---> Removed intermediate container ${short(id)}\n`);
         }
       }
     });
   }
 
-  /** `RUN --mount=type=cache|bind,...` as a bind mount, and what it adds to the cache key. */
+  /**
+   * `RUN --mount=type=cache|bind,...`: what it adds to the step's cache key, and how
+   * to make its bind mount (only on a cache miss: a stage's files are copied out then).
+   */
   private async mountOf(
     spec: string,
     state: StageState,
-    _stages: Stage[],
-    _stage: Stage,
-  ): Promise<{ bind: string; key: string }> {
+    stages: Stage[],
+    stage: Stage,
+  ): Promise<{ bind: () => Promise<string>; key: string }> {
     const fields = new Map<string, string>();
     for (const part of spec.split(',')) {
       const eq = part.indexOf('=');
@@ -543,17 +663,33 @@ class BuildRun {
         cacheKeyOf({ parent: '', instruction: id, args: [], files: '' }).slice(0, 24),
       );
       await mkdir(dir, { recursive: true });
-      return { bind: `${dir}:${absolute}`, key: `cache:${id}:${absolute}` };
+      return { bind: async () => `${dir}:${absolute}`, key: `cache:${id}:${absolute}` };
     }
     if (type === 'bind') {
-      if (fields.has('from'))
-        throw new InvalidArgumentError('RUN --mount=type=bind,from= is not supported yet');
+      const rw = fields.get('rw') === 'true' || fields.get('readwrite') === 'true';
+      const access = rw ? 'rw' : 'ro';
+      const from = fields.get('from');
+      if (from !== undefined) {
+        // A stage's or an image's files, copied out so that writes (rw) never reach it.
+        const source = posix.normalize(`/${fields.get('source') ?? fields.get('src') ?? '/'}`);
+        const ref = expandWord(from, this.varsOf(state), this.escape);
+        const imageId = await this.imageIdOf(ref, stages, stage);
+        const bind = async () => {
+          const staging = join(this.work, `mnt-${randomBytes(4).toString('hex')}`);
+          if (source === '/') {
+            await this.stageFromImage(imageId, ['/'], staging);
+            return `${staging}:${absolute}:${access}`;
+          }
+          await this.stageFromImage(imageId, [source], staging);
+          return `${join(staging, posix.basename(source))}:${absolute}:${access}`;
+        };
+        return { bind, key: `bind-from:${imageId}:${source}:${absolute}:${access}` };
+      }
       const source = fields.get('source') ?? fields.get('src') ?? '.';
       const [found] = await resolveSources(this.contextDir, [source]);
       const files = await checksumOf([found as Source]);
-      const rw = fields.get('rw') === 'true' || fields.get('readwrite') === 'true';
       return {
-        bind: `${(found as Source).hostPath}:${absolute}:${rw ? 'rw' : 'ro'}`,
+        bind: async () => `${(found as Source).hostPath}:${absolute}:${access}`,
         key: `bind:${source}:${absolute}:${files}`,
       };
     }
@@ -669,11 +805,7 @@ class BuildRun {
       fromKey = 'heredoc';
     } else if (from !== undefined) {
       const fromRef = expandWord(from, vars, this.escape);
-      const dep = this.stageOf(stages, fromRef, stage.index);
-      const imageId = dep
-        ? (this.results.get(dep.index)?.imageId ?? '')
-        : (await this.deps.images.resolve(fromRef)).id;
-      if (!imageId) throw new InvalidArgumentError(`stage ${fromRef} made no image`);
+      const imageId = await this.imageIdOf(fromRef, stages, stage);
       await this.stageFromImage(imageId, patterns, staging);
       patterns = patterns.map((p) => posix.basename(posix.normalize(`/${p}`)) || '.');
       root = staging;
@@ -765,6 +897,14 @@ class BuildRun {
         await rm(staging, { recursive: true, force: true });
       }
     });
+  }
+
+  /** The image `--from=` names: an earlier stage's result, else an image. */
+  private async imageIdOf(ref: string, stages: Stage[], stage: Stage): Promise<string> {
+    const dep = this.stageOf(stages, ref, stage.index);
+    const imageId = dep ? this.results.get(dep.index)?.imageId : (await this.deps.images.resolve(ref)).id;
+    if (!imageId) throw new InvalidArgumentError(`stage ${ref} made no image`);
+    return imageId;
   }
 
   /** Copies each path out of an image into `staging`, named by its base name (`COPY --from`). */

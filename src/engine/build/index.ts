@@ -5,6 +5,7 @@ export {
   type BuildContainers,
   type BuildImages,
   type BuildOutput,
+  type BuildRegistry,
   type BuildRequest,
   StepFailedError,
 } from './types.js';

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ContainerCreateRequest } from '../../api/index.js';
 import type { ImageService } from '../image/index.js';
+import type { RegistryService } from '../registry/index.js';
 
 /** The container calls a build makes: RUN runs a container, COPY writes into one. */
 export interface BuildContainers {
@@ -17,9 +18,16 @@ export interface BuildContainers {
   putArchive(id: string, path: string, tar: Readable): Promise<void>;
   /** A tar of one path of the container, entries named from its base name. */
   getArchive(id: string, path: string): Promise<Readable>;
+  /** A container (any, running or not) made from the image, which keeps the image from removal. */
+  userOfImage(imageId: string): string | undefined;
 }
 
-export type BuildImages = Pick<ImageService, 'resolve' | 'commit' | 'createFromConfig' | 'tag'>;
+export type BuildImages = Pick<
+  ImageService,
+  'resolve' | 'commit' | 'createFromConfig' | 'tag' | 'list' | 'remove'
+>;
+
+export type BuildRegistry = Pick<RegistryService, 'pull'>;
 
 export interface BuildRequest {
   /** The context: a tar, maybe gzip. */

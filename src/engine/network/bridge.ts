@@ -5,12 +5,14 @@ import {
   addNetns,
   deleteLink,
   deleteNetns,
+  enableIpv6On,
   IpBatch,
   listAddresses,
   listNetns,
   netnsPath,
 } from '../../platform/index.js';
 import { formatCidr, type Ipv4Cidr, subnetContains, subnetOf } from './ipam.js';
+import { formatCidr6, type Ipv6Cidr } from './ipam6.js';
 
 /** The name of the interface a container sees, as in Docker. */
 const CONTAINER_INTERFACE = 'eth0';
@@ -182,6 +184,9 @@ export interface InterfacePlumbing {
   address: Ipv4Cidr;
   /** Set on the container's first network, which carries its default route. */
   defaultGateway?: string;
+  /** On dual-stack networks: the v6 address, and the v6 default route on the first network. */
+  address6?: Ipv6Cidr;
+  defaultGateway6?: string;
 }
 
 /** One more interface on a bridge for a namespace that exists already. */
@@ -209,8 +214,23 @@ export async function addParentInterface(
 
 async function configureInterface(p: InterfacePlumbing): Promise<void> {
   const batch = new IpBatch().addAddress(p.ifname, formatCidr(p.address)).setUp(p.ifname);
+  if (p.address6 !== undefined) batch.addAddress(p.ifname, formatCidr6(p.address6), { noDad: true });
   if (p.defaultGateway !== undefined) batch.addDefaultRoute(p.defaultGateway, p.ifname);
+  if (p.defaultGateway6 !== undefined) batch.addDefaultRoute(p.defaultGateway6, p.ifname);
   await batch.apply({ netns: p.netns });
+}
+
+/**
+ * Gives a bridge its IPv6 gateway address, turning IPv6 on for it first (the host may
+ * default to off). Only what is missing is done, so init repairs a bridge after a crash.
+ */
+export async function ensureBridgeIpv6(name: string, gateway: Ipv6Cidr): Promise<void> {
+  await enableIpv6On(name);
+  const [link] = (await listAddresses()).filter((l) => l.ifname === name);
+  const hasAddress = link?.addr_info.some(
+    (a) => a.family === 'inet6' && a.local === gateway.address && a.prefixlen === gateway.prefixLength,
+  );
+  if (!hasAddress) await new IpBatch().addAddress(name, formatCidr6(gateway), { noDad: true }).apply();
 }
 
 /** Removes one interface: the host end of a veth, or the link inside the namespace. */

@@ -3,6 +3,7 @@
 // the daemon's state and a crash between two changes is repaired by the next one.
 import type { NftCommand, NftStatement } from '../../platform/index.js';
 import { formatCidr, type Ipv4Cidr } from './ipam.js';
+import { formatCidr6, type Ipv6Cidr } from './ipam6.js';
 
 const FAMILY = 'inet';
 // Priorities of the standard hooks, as nft's syntax names them: dstnat, srcnat, filter.
@@ -13,6 +14,8 @@ const FILTER_PRIORITY = 0;
 export interface BridgeNetworkRules {
   bridgeName: string;
   subnet: Ipv4Cidr;
+  /** Dual-stack networks' v6 subnet, masqueraded too (Docker's default for IPv6 NAT). */
+  subnet6?: Ipv6Cidr;
   internal: boolean;
 }
 
@@ -39,11 +42,11 @@ function interfaceIs(
   return { match: { op, left: { meta: { key } }, right: name } };
 }
 
-function sourceIn(subnet: Ipv4Cidr): NftStatement {
+function sourceIn(subnet: Ipv4Cidr | Ipv6Cidr, protocol: 'ip' | 'ip6' = 'ip'): NftStatement {
   return {
     match: {
       op: '==',
-      left: { payload: { protocol: 'ip', field: 'saddr' } },
+      left: { payload: { protocol, field: 'saddr' } },
       right: { prefix: { addr: subnet.address, len: subnet.prefixLength } },
     },
   };
@@ -102,6 +105,15 @@ export function networkRulesTransaction(opts: {
         interfaceIs('oifname', '!=', b),
         { masquerade: null },
       ]),
+      ...(n.subnet6 === undefined
+        ? []
+        : [
+            rule(table, 'net-postrouting', `masquerade ${formatCidr6(n.subnet6)} leaving ${b}`, [
+              sourceIn(n.subnet6, 'ip6'),
+              interfaceIs('oifname', '!=', b),
+              { masquerade: null },
+            ]),
+          ]),
       rule(table, 'net-forward', `isolate ${b}`, [
         interfaceIs('iifname', '==', b),
         interfaceIs('oifname', '!=', b),

@@ -369,9 +369,17 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
         endpointId: lease.endpointId,
         macAddress: lease.macAddress,
         ipv4Address: `${lease.ipAddress}/${gateway.prefixLength}`,
+        ipv6Address: '',
       };
     }
-    const base = { created: initialised, internal: false, attachable: false, labels: {}, isPredefined: true };
+    const base = {
+      created: initialised,
+      internal: false,
+      attachable: false,
+      labels: {},
+      isPredefined: true,
+      enableIpv6: false,
+    };
     return [
       {
         ...base,
@@ -395,12 +403,14 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
   function userInfo(r: UserNetworkRecord): NetworkInfo {
     const containers: NetworkInfo['containers'] = {};
     const prefixLength = parseCidr(r.subnet).prefixLength;
+    const prefixLength6 = r.subnet6 === undefined ? 0 : Number(r.subnet6.split('/')[1]);
     for (const [containerId, lease] of Object.entries(r.leases)) {
       containers[containerId] = {
         name: lease.containerName,
         endpointId: lease.endpointId,
         macAddress: lease.macAddress,
         ipv4Address: `${lease.ipAddress}/${prefixLength}`,
+        ipv6Address: lease.ipv6Address === undefined ? '' : `${lease.ipv6Address}/${prefixLength6}`,
       };
     }
     return {
@@ -414,7 +424,9 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
       options: r.options,
       ipam: [
         { subnet: r.subnet, gateway: r.gateway, ...(r.ipRange === undefined ? {} : { ipRange: r.ipRange }) },
+        ...(r.subnet6 === undefined ? [] : [{ subnet: r.subnet6, gateway: r.gateway6 ?? '' }]),
       ],
+      enableIpv6: r.subnet6 !== undefined,
       isPredefined: false,
       containers,
     };
@@ -664,13 +676,14 @@ export function createNetworkService(opts: NetworkOptions): NetworkService {
 
     checkEndpoint(network, endpoint) {
       const found = findNetwork(network);
-      if (!endpoint.ipv4Address) return;
+      if (!endpoint.ipv4Address && !endpoint.ipv6Address) return;
       if ('predefined' in found) {
         throw new InvalidArgumentError(
           'user specified IP address is supported on user defined networks only',
         );
       }
-      users.chooseAddress(found.user, endpoint.ipv4Address);
+      if (endpoint.ipv4Address) users.chooseAddress(found.user, endpoint.ipv4Address);
+      if (endpoint.ipv6Address) users.chooseAddress6(found.user, endpoint.ipv6Address);
     },
 
     removeNetwork: (ref) =>

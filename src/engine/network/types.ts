@@ -46,6 +46,8 @@ export interface EndpointRequest {
   aliases?: string[];
   /** `--ip`: a static address. */
   ipv4Address?: string;
+  /** `--ip6`: a static address on a network with IPv6. */
+  ipv6Address?: string;
   macAddress?: string;
 }
 
@@ -82,8 +84,9 @@ export interface NetworkInfo {
   attachable: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
-  /** Subnet and gateway, one entry (IPv4 only); empty on host and none. */
+  /** Subnet and gateway: the IPv4 entry, then the IPv6 one if enabled; empty on host and none. */
   ipam: Array<{ subnet: string; gateway: string; ipRange?: string }>;
+  enableIpv6: boolean;
   /** Whether users made it (the predefined bridge, host and none cannot be removed). */
   isPredefined: boolean;
   containers: Record<string, NetworkEndpointInfo>;
@@ -95,6 +98,8 @@ export interface NetworkEndpointInfo {
   macAddress: string;
   /** CIDR, e.g. `172.19.0.2/16`. */
   ipv4Address: string;
+  /** CIDR, e.g. `fd00:beef::2/64`; '' without IPv6. */
+  ipv6Address: string;
 }
 
 export interface CreateNetworkRequest {
@@ -103,6 +108,10 @@ export interface CreateNetworkRequest {
   subnet?: string;
   gateway?: string;
   ipRange?: string;
+  /** `--ipv6`: dual stack; without `subnet6`, a /64 comes from the daemon's ULA prefix. */
+  enableIpv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
   internal?: boolean;
   attachable?: boolean;
   labels?: Record<string, string>;

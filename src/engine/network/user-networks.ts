@@ -1,6 +1,7 @@
 // User-defined networks: bridge (own bridge device, NAT, isolation, embedded DNS),
 // macvlan and ipvlan (links on a parent interface). Their records and leases live in
 // user-store.ts; this file turns requests into records and records into kernel state.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { EndpointSettings } from '../../api/index.js';
 import {
@@ -12,16 +13,19 @@ import {
 } from '../../api/index.js';
 import {
   applyNft,
+  enableIpv6Forwarding,
   enableRouteLocalnet,
   listAddresses,
   listNetns,
   listRoutes,
+  listRoutes6,
   showLink,
 } from '../../platform/index.js';
 import {
   addBridgeInterface,
   addParentInterface,
   ensureBridge,
+  ensureBridgeIpv6,
   ensureNetns,
   removeBridge,
   removeInterface,
@@ -42,6 +46,22 @@ import {
   subnetOf,
   subnetsOverlap,
 } from './ipam.js';
+import {
+  firstFreeSubnet6,
+  firstHostAddress6,
+  formatCidr6,
+  formatIpv6,
+  type Ipv6Cidr,
+  isHostAddress6,
+  isIpv6Text,
+  nextFreeAddress6,
+  parseCidr6,
+  parseIpv6,
+  parseSubnet6,
+  subnetOf6,
+  subnetsOverlap6,
+  ulaPrefixOf,
+} from './ipam6.js';
 import { networkRulesTransaction } from './rules.js';
 import { endpointSettings } from './settings.js';
 import { randomHexId } from './state.js';
@@ -142,6 +162,7 @@ export class UserNetworks {
     }
     const options = { ...(request.options ?? {}) };
     const subnet = await this.chooseSubnet(request);
+    const v6 = await this.chooseIpv6(request);
     let gateway = firstHostAddress(subnet);
     if (request.gateway) {
       parseIpv4(request.gateway);
@@ -193,6 +214,7 @@ export class UserNetworks {
       subnet: formatCidr(subnet),
       gateway,
       ...(ipRange === undefined ? {} : { ipRange }),
+      ...(v6 === undefined ? {} : { subnet6: formatCidr6(v6.subnet), gateway6: v6.gateway }),
       device,
       leases: {},
     };
@@ -232,6 +254,8 @@ export class UserNetworks {
     }
     const subnet = parseCidr(record.subnet);
     const ipAddress = this.chooseAddress(record, req.endpoint.ipv4Address);
+    const ipv6Address = this.chooseAddress6(record, req.endpoint.ipv6Address);
+    const subnet6 = record.subnet6 === undefined ? undefined : parseCidr6(record.subnet6);
     const lease: UserLease = {
       containerName: req.containerName,
       ipAddress,
@@ -243,6 +267,12 @@ export class UserNetworks {
       links: req.links,
       dnsServers: req.dnsServers,
       isStatic: req.endpoint.ipv4Address !== undefined && req.endpoint.ipv4Address !== '',
+      ...(ipv6Address === undefined
+        ? {}
+        : {
+            ipv6Address,
+            isStatic6: req.endpoint.ipv6Address !== undefined && req.endpoint.ipv6Address !== '',
+          }),
     };
     record.leases[req.containerId] = lease;
     try {
@@ -254,6 +284,12 @@ export class UserNetworks {
         macAddress: lease.macAddress,
         address: { address: ipAddress, prefixLength: subnet.prefixLength },
         ...(req.isPrimary && !record.internal ? { defaultGateway: record.gateway } : {}),
+        ...(ipv6Address === undefined || subnet6 === undefined
+          ? {}
+          : { address6: { address: ipv6Address, prefixLength: subnet6.prefixLength } }),
+        ...(req.isPrimary && !record.internal && record.gateway6 !== undefined
+          ? { defaultGateway6: record.gateway6 }
+          : {}),
       };
       if (record.driver === 'bridge') {
         await addBridgeInterface({ ...plumbing, bridgeName: record.device, hostVeth: lease.hostVeth ?? '' });
@@ -281,7 +317,15 @@ export class UserNetworks {
     endpoint.Aliases = lease.aliases.length > 0 ? [...lease.aliases] : null;
     endpoint.Links = lease.links.length > 0 ? lease.links.map((l) => `${l.name}:${l.alias}`) : null;
     endpoint.DNSNames = [lease.containerName, containerId.slice(0, 12), ...lease.aliases];
-    if (lease.isStatic) endpoint.IPAMConfig = { IPv4Address: lease.ipAddress };
+    const ipamConfig: { IPv4Address?: string; IPv6Address?: string } = {};
+    if (lease.isStatic) ipamConfig.IPv4Address = lease.ipAddress;
+    if (lease.ipv6Address !== undefined && record.subnet6 !== undefined) {
+      endpoint.GlobalIPv6Address = lease.ipv6Address;
+      endpoint.GlobalIPv6PrefixLen = parseCidr6(record.subnet6).prefixLength;
+      endpoint.IPv6Gateway = record.gateway6 ?? '';
+      if (lease.isStatic6) ipamConfig.IPv6Address = lease.ipv6Address;
+    }
+    if (Object.keys(ipamConfig).length > 0) endpoint.IPAMConfig = ipamConfig;
     return endpoint;
   }
 
@@ -345,6 +389,94 @@ export class UserNetworks {
     );
   }
 
+  /**
+   * The v6 subnet and gateway of a network made with `--ipv6`: the one asked for, or the
+   * first free /64 of the daemon's ULA prefix (Docker 27+ does the same), avoiding the
+   * host's own v6 addresses and routes. A v6 subnet without `--ipv6` is refused.
+   */
+  private async chooseIpv6(
+    request: CreateNetworkRequest,
+  ): Promise<{ subnet: Ipv6Cidr; gateway: string } | undefined> {
+    if (!request.enableIpv6) {
+      if (request.subnet6 || request.gateway6) {
+        throw new InvalidArgumentError(
+          'an IPv6 subnet or gateway needs IPv6 enabled on the network: add --ipv6',
+        );
+      }
+      return undefined;
+    }
+    const ours = [...this.records.values()].flatMap((r) => (r.subnet6 ? [parseCidr6(r.subnet6)] : []));
+    let subnet: Ipv6Cidr;
+    if (request.subnet6) {
+      subnet = parseSubnet6(request.subnet6);
+      if (ours.some((o) => subnetsOverlap6(o, subnet))) {
+        throw new ForbiddenError('invalid pool request: Pool overlaps with other one on this address space');
+      }
+    } else {
+      if (request.gateway6) {
+        throw new InvalidArgumentError('every ip-range or gateway must have a corresponding subnet');
+      }
+      const host: Ipv6Cidr[] = [];
+      for (const link of await listAddresses()) {
+        for (const a of link.addr_info)
+          if (a.family === 'inet6') host.push(subnetOf6({ address: a.local, prefixLength: a.prefixlen }));
+      }
+      for (const route of await listRoutes6()) {
+        if (route.dst === 'default' || !isIpv6Text(route.dst)) continue;
+        host.push(
+          route.dst.includes('/') ? parseCidr6(route.dst) : { address: route.dst, prefixLength: 128 },
+        );
+      }
+      const seed = createHash('sha256').update(`berth ula ${this.opts.stateDir}`).digest();
+      const found = firstFreeSubnet6(ulaPrefixOf(seed), 64, [...ours, ...host]);
+      if (found === undefined) {
+        throw new ForbiddenError(
+          'could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network',
+        );
+      }
+      subnet = found;
+    }
+    let gateway = firstHostAddress6(subnet);
+    if (request.gateway6) {
+      const asked = formatIpv6Text(request.gateway6);
+      if (!isHostAddress6(subnet, asked)) {
+        throw new InvalidArgumentError(`no matching subnet for gateway ${request.gateway6}`);
+      }
+      gateway = asked;
+    }
+    return { subnet, gateway };
+  }
+
+  /** A v6 address on a dual-stack network (undefined on others); `--ip6` if given. */
+  chooseAddress6(record: UserNetworkRecord, requested: string | undefined): string | undefined {
+    if (record.subnet6 === undefined) {
+      if (requested) {
+        throw new InvalidArgumentError(
+          `Invalid address ${requested}: It does not belong to any of this network's subnets`,
+        );
+      }
+      return undefined;
+    }
+    const subnet = parseCidr6(record.subnet6);
+    const inUse = new Set([
+      record.gateway6 ?? '',
+      ...Object.values(record.leases).map((l) => l.ipv6Address ?? ''),
+    ]);
+    if (requested) {
+      const address = formatIpv6Text(requested);
+      if (!isHostAddress6(subnet, address)) {
+        throw new InvalidArgumentError(
+          `Invalid address ${requested}: It does not belong to any of this network's subnets`,
+        );
+      }
+      if (inUse.has(address)) throw new ConflictError('Address already in use');
+      return address;
+    }
+    const free = nextFreeAddress6(subnet, inUse);
+    if (free === undefined) throw new ConflictError(`no available IPv6 addresses on network ${record.name}`);
+    return free;
+  }
+
   chooseAddress(record: UserNetworkRecord, requested: string | undefined): string {
     const subnet = parseCidr(record.subnet);
     const inUse = new Set([record.gateway, ...Object.values(record.leases).map((l) => l.ipAddress)]);
@@ -371,6 +503,14 @@ export class UserNetworks {
     const subnet = parseCidr(record.subnet);
     await ensureBridge(record.device, { address: record.gateway, prefixLength: subnet.prefixLength });
     await enableRouteLocalnet(record.device);
+    if (record.subnet6 !== undefined && record.gateway6 !== undefined) {
+      // Only once a v6 network exists: forwarding changes how the host treats router adverts.
+      await enableIpv6Forwarding();
+      await ensureBridgeIpv6(record.device, {
+        address: record.gateway6,
+        prefixLength: parseCidr6(record.subnet6).prefixLength,
+      });
+    }
     if (!this.dns.has(record.id)) {
       const server = await startDnsServer(record.gateway, {
         lookup: (clientIp, name) => this.lookup(record.id, clientIp, name),
@@ -394,7 +534,12 @@ export class UserNetworks {
   async applyRules(): Promise<void> {
     const networks = [...this.records.values()]
       .filter((r) => r.driver === 'bridge')
-      .map((r) => ({ bridgeName: r.device, subnet: parseCidr(r.subnet), internal: r.internal }));
+      .map((r) => ({
+        bridgeName: r.device,
+        subnet: parseCidr(r.subnet),
+        ...(r.subnet6 === undefined ? {} : { subnet6: parseCidr6(r.subnet6) }),
+        internal: r.internal,
+      }));
     await applyNft(
       networkRulesTransaction({
         table: this.opts.nftTable,
@@ -417,7 +562,7 @@ export class UserNetworks {
           l.aliases.some((a) => a.toLowerCase() === target) ||
           (target.length >= 12 && id.startsWith(target)),
       )
-      .map(([, l]) => l.ipAddress);
+      .flatMap(([, l]) => (l.ipv6Address === undefined ? [l.ipAddress] : [l.ipAddress, l.ipv6Address]));
     return found.length > 0 ? found : undefined;
   }
 
@@ -430,4 +575,9 @@ export class UserNetworks {
     if (client && client.dnsServers.length > 0) return client.dnsServers;
     return this.hostResolvers;
   }
+}
+
+/** An IPv6 address in the canonical text the records keep; InvalidArgumentError if it is none. */
+function formatIpv6Text(text: string): string {
+  return formatIpv6(parseIpv6(text));
 }

@@ -22,6 +22,9 @@ const leaseSchema = z.object({
   links: z.array(z.object({ name: z.string(), alias: z.string() })),
   dnsServers: z.array(z.string()),
   isStatic: z.boolean(),
+  /** On networks with IPv6; leased with the IPv4 address and persisted before use like it. */
+  ipv6Address: z.string().optional(),
+  isStatic6: z.boolean().optional(),
 });
 
 const networkSchema = z.object({
@@ -37,6 +40,9 @@ const networkSchema = z.object({
   subnet: z.string(),
   gateway: z.string(),
   ipRange: z.string().optional(),
+  /** Set on dual-stack networks (`--ipv6`): the v6 subnet and its gateway. */
+  subnet6: z.string().optional(),
+  gateway6: z.string().optional(),
   /** The bridge device, or the parent of macvlan/ipvlan links. */
   device: z.string(),
   leases: z.record(z.string(), leaseSchema),

@@ -72,8 +72,8 @@ async function build(engine: Engine, ctx: RequestContext): Promise<void> {
 }
 
 async function prune(engine: Engine, ctx: RequestContext): Promise<void> {
-  const deleted = await engine.build.cache.clear();
-  ctx.reply.json(200, { CachesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: 0 });
+  const { deleted, spaceReclaimed } = await engine.build.builder.prune();
+  ctx.reply.json(200, { CachesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: spaceReclaimed });
 }
 
 export function addBuildRoutes(router: ApiRouter, engine: Engine): void {

@@ -95,7 +95,11 @@ async function byName(engine: Engine, ctx: RequestContext): Promise<void> {
   const operation = rest.slice(slash + 1);
   if (slash <= 0) throw new NotFoundError('page not found');
   if (method === 'GET' && operation === 'json') {
-    ctx.reply.json(200, imageInspectOf(await engine.images.resolve(name)));
+    const image = await engine.images.resolve(name);
+    // dockerd dropped ContainerConfig at API 1.45, but docker-compose 1.29 negotiates the
+    // newest version and still indexes ContainerConfig when it recreates a container
+    // (its KeyError with Docker 25+): keep sending it, the image's config stands in.
+    ctx.reply.json(200, { ...imageInspectOf(image), ContainerConfig: image.config.config ?? {} });
   } else if (method === 'GET' && operation === 'history') {
     ctx.reply.json(200, await engine.images.history(name));
   } else if (method === 'GET' && operation === 'get') {

@@ -33,7 +33,10 @@ const createSchema = z.looseObject({
 
 const endpointSchema = z
   .looseObject({
-    IPAMConfig: z.looseObject({ IPv4Address: z.string().optional() }).nullable().optional(),
+    IPAMConfig: z
+      .looseObject({ IPv4Address: z.string().optional(), IPv6Address: z.string().optional() })
+      .nullable()
+      .optional(),
     Aliases: z.array(z.string()).nullable().optional(),
     MacAddress: z.string().optional(),
   })
@@ -53,7 +56,7 @@ export function networkOf(n: NetworkInfo, withContainers: boolean): Record<strin
         EndpointID: c.endpointId,
         MacAddress: c.macAddress,
         IPv4Address: c.ipv4Address,
-        IPv6Address: '',
+        IPv6Address: c.ipv6Address,
       };
     }
   }
@@ -64,7 +67,7 @@ export function networkOf(n: NetworkInfo, withContainers: boolean): Record<strin
     Scope: 'local',
     Driver: n.driver,
     EnableIPv4: true,
-    EnableIPv6: false,
+    EnableIPv6: n.enableIpv6,
     IPAM: {
       Driver: 'default',
       Options: null,
@@ -117,17 +120,26 @@ function list(engine: Engine, ctx: RequestContext): void {
 
 async function create(engine: Engine, ctx: RequestContext): Promise<void> {
   const body = await readJson(ctx, createSchema);
-  if (body.EnableIPv6) throw new InvalidArgumentError('IPv6 networks are not supported yet');
   const configs = body.IPAM?.Config ?? [];
-  if (configs.length > 1)
-    throw new InvalidArgumentError('only one IPAM config (one IPv4 subnet) is supported');
-  const ipam = configs[0] ?? {};
+  // One config per family; a config's family is its subnet's (or, without one, its gateway's).
+  const isV6 = (c: { Subnet?: string | undefined; Gateway?: string | undefined }) =>
+    (c.Subnet || c.Gateway || '').includes(':');
+  const v4 = configs.filter((c) => !isV6(c));
+  const v6 = configs.filter(isV6);
+  if (v4.length > 1 || v6.length > 1)
+    throw new InvalidArgumentError('only one IPAM config per address family (IPv4, IPv6) is supported');
+  const ipam = v4[0] ?? {};
+  const ipam6 = v6[0] ?? {};
+  if (ipam6.IPRange) throw new InvalidArgumentError('an IPv6 --ip-range is not supported');
   const info = await engine.networks.createNetwork({
     name: body.Name,
     ...(body.Driver === undefined ? {} : { driver: body.Driver }),
     ...(ipam.Subnet ? { subnet: ipam.Subnet } : {}),
     ...(ipam.Gateway ? { gateway: ipam.Gateway } : {}),
     ...(ipam.IPRange ? { ipRange: ipam.IPRange } : {}),
+    ...(body.EnableIPv6 ? { enableIpv6: true } : {}),
+    ...(ipam6.Subnet ? { subnet6: ipam6.Subnet } : {}),
+    ...(ipam6.Gateway ? { gateway6: ipam6.Gateway } : {}),
     internal: body.Internal === true,
     attachable: body.Attachable === true,
     labels: body.Labels ?? {},
@@ -188,6 +200,7 @@ export function addNetworkRoutes(router: ApiRouter, engine: Engine): void {
       await engine.containers.connect(body.Container, ctx.params.id ?? '', {
         ...(e.Aliases?.length ? { aliases: e.Aliases } : {}),
         ...(e.IPAMConfig?.IPv4Address ? { ipv4Address: e.IPAMConfig.IPv4Address } : {}),
+        ...(e.IPAMConfig?.IPv6Address ? { ipv6Address: e.IPAMConfig.IPv6Address } : {}),
         ...(e.MacAddress ? { macAddress: e.MacAddress } : {}),
       });
       ctx.reply.empty(200);

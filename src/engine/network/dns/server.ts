@@ -1,8 +1,8 @@
-// The embedded DNS server of a user-defined network: answers A queries for the names of
+// The embedded DNS server of a user-defined network: answers A and AAAA queries for the names of
 // containers on that network from the daemon's own table and relays everything else to
 // the upstream resolvers (the host's, or the container's `--dns`), never to a fixed one.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import dnsPacket from 'dns-packet';
 
 /** Who answers what: the daemon's view of one network. */
@@ -55,10 +55,18 @@ async function answer(socket: Socket, table: DnsTable, message: Buffer, remote: 
   const name = question.name.replace(/\.$/, '').toLowerCase();
   const addresses = table.lookup(remote.address, name);
   if (addresses !== undefined) {
+    // A name of ours with no address of the asked family is NOERROR with no answers, so
+    // the client's resolver does not go on to ask elsewhere.
     const answers: dnsPacket.Answer[] =
       question.type === 'A'
-        ? addresses.map((data) => ({ type: 'A', name: question.name, ttl: TTL_S, data }))
-        : [];
+        ? addresses
+            .filter((a) => isIPv4(a))
+            .map((data) => ({ type: 'A', name: question.name, ttl: TTL_S, data }))
+        : question.type === 'AAAA'
+          ? addresses
+              .filter((a) => isIPv6(a))
+              .map((data) => ({ type: 'AAAA', name: question.name, ttl: TTL_S, data }))
+          : [];
     send(socket, remote, reply(query, 'NOERROR', answers));
     return;
   }
