@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import type { ContainerCreateRequest, ContainerStatus, EndpointSettings, HostConfig } from '../api/index.js';
+import type { ContainerCreateRequest, ContainerStatus, HostConfig } from '../api/index.js';
 import {
   ConflictError,
   ForbiddenError,
@@ -14,6 +14,12 @@ import {
 import { commandLine, mergeImageConfig } from './container-config.js';
 import { etcFilesOf, writeEtcFiles } from './container-files.js';
 import { checkDevicesExist, isolationOf, requireRunning, validateIsolation } from './container-isolation.js';
+import {
+  attachNetwork,
+  checkNetworkRequest,
+  endpointRequestsOf,
+  type NetworkContext,
+} from './container-network.js';
 import { type ContainerRecord, type ContainerStore, ZERO_TIME } from './container-store.js';
 import type { EventSink } from './events.js';
 import { HealthMonitor, probeArgs, validateHealthcheck } from './health.js';
@@ -22,14 +28,7 @@ import type { ImageService, RootfsService } from './image/index.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { Logger } from './logger.js';
 import { generateContainerName, normalizeContainerName } from './names.js';
-import {
-  addresslessEndpoint,
-  type EndpointRequest,
-  type NetworkAttachment,
-  type NetworkService,
-  networkSettings,
-  parsePortKey,
-} from './network/index.js';
+import type { EndpointRequest, NetworkService } from './network/index.js';
 import {
   nextRestartDelayMs,
   restartsWithDaemon,
@@ -231,7 +230,7 @@ export class ContainerService {
     const image = await this.deps.images.resolve(request.Image);
     const { HostConfig: hostConfig = {}, NetworkingConfig: networking, ...config } = request;
     const endpointsConfig = endpointRequestsOf(networking?.EndpointsConfig);
-    this.checkNetworkRequest(hostConfig, endpointsConfig);
+    checkNetworkRequest(this.networkContext(), hostConfig, endpointsConfig);
     const effective = mergeImageConfig(config, image.config.config ?? {});
     const { path, args } = commandLine(effective);
     validateResources(hostConfig, this.deps.hostHardLimits);
@@ -345,7 +344,7 @@ export class ContainerService {
             attachment,
             hostnameOfNamespace,
             linkHosts = [],
-          } = await timed('network', () => this.attachNetwork(record, mode));
+          } = await timed('network', () => attachNetwork(this.networkContext(), record, mode));
           record.network = attachment;
           const hostNetwork = attachment.namespace === 'host';
           const hostname =
@@ -834,81 +833,6 @@ export class ContainerService {
     }
   }
 
-  /** Refuses at create what would only fail at start: an unknown network, a bad port, a bad mode. */
-  private checkNetworkRequest(hostConfig: HostConfig, endpoints: Record<string, EndpointRequest>): void {
-    const mode = hostConfig.NetworkMode || 'bridge';
-    if (mode.startsWith('container:')) {
-      this.get(mode.slice('container:'.length));
-      if (Object.keys(hostConfig.PortBindings ?? {}).length > 0) {
-        throw new InvalidArgumentError(
-          'conflicting options: port publishing and the container type network mode',
-        );
-      }
-    } else if (!['bridge', 'default', 'host', 'none'].includes(mode)) {
-      this.deps.network.inspectNetwork(mode);
-    }
-    for (const [ref, endpoint] of Object.entries(endpoints)) this.deps.network.checkEndpoint(ref, endpoint);
-    for (const key of Object.keys(hostConfig.PortBindings ?? {})) parsePortKey(key);
-  }
-
-  /** The container's networks for a start; `container:X` joins X's namespace. */
-  private async attachNetwork(
-    record: ContainerRecord,
-    mode: string,
-  ): Promise<{ attachment: NetworkAttachment; hostnameOfNamespace?: string; linkHosts?: string[] }> {
-    if (mode.startsWith('container:')) {
-      const target = this.get(mode.slice('container:'.length));
-      if (target.state.status !== 'running' || target.state.pid <= 0) {
-        throw new ConflictError(`cannot join network namespace of a non running container: ${target.id}`);
-      }
-      const shared = target.network;
-      const namespace = shared?.namespace === 'host' ? 'host' : { path: `/proc/${target.state.pid}/ns/net` };
-      const attachment: NetworkAttachment = {
-        mode: `container:${target.id}`,
-        namespace,
-        settings: networkSettings({
-          networkName: 'container',
-          endpoint: addresslessEndpoint('', ''),
-          sandboxId: '',
-          sandboxKey: '',
-        }),
-        ipAddress: shared?.ipAddress ?? '',
-        ...(shared?.dnsServer === undefined ? {} : { dnsServer: shared.dnsServer }),
-        ...(shared?.hostGateway === undefined ? {} : { hostGateway: shared.hostGateway }),
-      };
-      attachment.settings.Networks = {};
-      return { attachment, hostnameOfNamespace: target.config.Hostname || target.id.slice(0, 12) };
-    }
-    const requestedLinks = Array.isArray(record.hostConfig.Links)
-      ? (record.hostConfig.Links as unknown[])
-      : [];
-    const links = requestedLinks.map(String).map((link) => {
-      const [target = '', alias] = link.split(':');
-      const name = this.get(target).name.slice(1);
-      return { name, alias: (alias ?? name).replace(/^.*\//, '') };
-    });
-    const attachment = await this.deps.network.attach({
-      containerId: record.id,
-      containerName: record.name.slice(1),
-      mode,
-      endpoints: record.endpointsConfig ?? {},
-      links,
-      portBindings: record.hostConfig.PortBindings ?? {},
-      publishAll: record.hostConfig.PublishAllPorts === true,
-      exposedPorts: Object.keys(record.config.ExposedPorts ?? {}),
-      dnsServers: record.hostConfig.Dns ?? [],
-    });
-    // The default bridge has no DNS server: as in Docker, legacy links are /etc/hosts lines.
-    const isDefaultBridge = mode === 'bridge' || mode === 'default';
-    const linkHosts = isDefaultBridge
-      ? links.flatMap(({ name, alias }) => {
-          const ip = this.get(name).network?.ipAddress;
-          return ip ? [`${alias}:${ip}`, ...(alias === name ? [] : [`${name}:${ip}`])] : [];
-        })
-      : [];
-    return { attachment, linkHosts };
-  }
-
   /** `network connect`: at once on a running container, at its next start otherwise. */
   async connect(ref: string, network: string, endpoint: EndpointRequest): Promise<void> {
     const record = this.get(ref);
@@ -967,6 +891,10 @@ export class ContainerService {
     });
   }
 
+  private networkContext(): NetworkContext {
+    return { network: this.deps.network, get: (ref) => this.get(ref) };
+  }
+
   private isNameTaken(name: string): boolean {
     return this.findByName(name) !== undefined;
   }
@@ -1018,21 +946,4 @@ function exitCodeOfStartError(message: string): number {
   if (/permission denied/i.test(message)) return 126;
   if (/not found|no such file/i.test(message)) return 127;
   return 128;
-}
-
-/** Docker's EndpointsConfig as the network service takes it. */
-function endpointRequestsOf(
-  config: Record<string, Partial<EndpointSettings>> | undefined,
-): Record<string, EndpointRequest> {
-  const requests: Record<string, EndpointRequest> = {};
-  for (const [network, e] of Object.entries(config ?? {})) {
-    const ipam = (e.IPAMConfig ?? {}) as { IPv4Address?: string; IPv6Address?: string };
-    requests[network] = {
-      ...(e.Aliases?.length ? { aliases: [...e.Aliases] } : {}),
-      ...(ipam.IPv4Address ? { ipv4Address: ipam.IPv4Address } : {}),
-      ...(ipam.IPv6Address ? { ipv6Address: ipam.IPv6Address } : {}),
-      ...(e.MacAddress ? { macAddress: e.MacAddress } : {}),
-    };
-  }
-  return requests;
 }
