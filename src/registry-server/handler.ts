@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { Authenticator } from './auth.js';
+import type { Action, Authenticator, Need } from './auth.js';
 import { errorBody, RegistryError, statusOf } from './errors.js';
 import { MAX_MANIFEST_BYTES, OCI_INDEX } from './manifest.js';
 import {
@@ -34,6 +34,8 @@ interface Context {
   /** The path part after the name: a reference, digest or upload id. */
   tail: string;
   storage: RegistryStorage;
+  /** Whether the caller may also do `action` on another repository (a mount's source). */
+  may: (name: string, action: Action) => Promise<boolean>;
 }
 
 function send(
@@ -211,7 +213,9 @@ async function startUpload(ctx: Context): Promise<void> {
   if (mount !== null) {
     const from = url.searchParams.get('from') ?? undefined;
     if (from !== undefined) checkName(from);
-    const blob = await storage.mountBlob(name, parseDigest(mount), from);
+    // A mount reveals the source's blob: without pull on it, fall back to an upload.
+    const readable = from === undefined || (await ctx.may(from, 'pull'));
+    const blob = readable ? await storage.mountBlob(name, parseDigest(mount), from) : undefined;
     if (blob !== undefined) {
       req.resume();
       send(res, 201, { Location: `/v2/${name}/blobs/${blob.digest}`, 'Docker-Content-Digest': blob.digest });
@@ -370,25 +374,35 @@ export interface HandlerOptions {
 
 export function createHandler(opts: HandlerOptions): Handler {
   const { storage, auth, log } = opts;
+  const authorize = async (req: IncomingMessage, res: ServerResponse, need?: Need) => {
+    try {
+      await auth.check(req.headers.authorization, need);
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'UNAUTHORIZED') {
+        res.setHeader('WWW-Authenticate', auth.challenge(req, need));
+      }
+      throw e;
+    }
+  };
   return async (req, res) => {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     try {
       const url = new URL(req.url ?? '/', 'http://registry');
       const path = url.pathname;
+      if (path === '/token' && auth.issue !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
+        await issueToken(auth.issue, req, res, url);
+        return;
+      }
       if (!path.startsWith('/v2')) {
         throw new RegistryError('NAME_UNKNOWN', `no route for ${path}`);
       }
-      try {
-        await auth.check(req.headers.authorization);
-      } catch (e) {
-        if (e instanceof RegistryError) res.setHeader('WWW-Authenticate', auth.challenge);
-        throw e;
-      }
       if (path === '/v2/' || path === '/v2') {
+        await authorize(req, res);
         sendJson(res, 200, {});
         return;
       }
       if (path === '/v2/_catalog' && req.method === 'GET') {
+        await authorize(req, res);
         await catalog(storage, url, res);
         return;
       }
@@ -396,19 +410,47 @@ export function createHandler(opts: HandlerOptions): Handler {
         const match = route.pattern.exec(path);
         if (match === null) continue;
         const name = match[1] ?? '';
+        const action = req.method === 'GET' || req.method === 'HEAD' ? 'pull' : 'push';
+        await authorize(req, res, { name, action });
         checkName(name);
         const method = route.methods[req.method ?? ''];
         if (method === undefined) {
           throw new RegistryError('UNSUPPORTED', `the operation is unsupported: ${req.method} ${path}`);
         }
-        await method({ req, res, url, name, tail: decodeURIComponent(match[2] ?? ''), storage });
+        const may = (other: string, wanted: Action) =>
+          auth.check(req.headers.authorization, { name: other, action: wanted }).then(
+            () => true,
+            (e: unknown) => {
+              if (e instanceof RegistryError) return false;
+              throw e;
+            },
+          );
+        await method({ req, res, url, name, tail: decodeURIComponent(match[2] ?? ''), storage, may });
         return;
       }
+      await authorize(req, res);
       throw new RegistryError('NAME_UNKNOWN', `no route for ${path}`);
     } catch (e) {
       replyError(req, res, e, log);
     }
   };
+}
+
+async function issueToken(
+  issue: NonNullable<Authenticator['issue']>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
+  req.resume();
+  try {
+    sendJson(res, 200, await issue(req.headers.authorization, url.searchParams.getAll('scope')));
+  } catch (e) {
+    if (e instanceof RegistryError && e.code === 'UNAUTHORIZED') {
+      res.setHeader('WWW-Authenticate', 'Basic realm="berth-registry"');
+    }
+    throw e;
+  }
 }
 
 function replyError(

@@ -7,10 +7,11 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { anonymous, htpasswdAuthenticator } from './auth.js';
+import { type Authenticator, anonymous, htpasswdAuthenticator, htpasswdCheck } from './auth.js';
 import { collectGarbage } from './gc.js';
 import { createHandler } from './handler.js';
 import { RegistryStorage } from './storage.js';
+import { tokenAuthenticator } from './token.js';
 
 export interface RegistryIo {
   stdout: NodeJS.WritableStream;
@@ -29,6 +30,8 @@ serve options:
       --addr string        Address to listen on (default "0.0.0.0:5000")
       --root string        Storage directory (default "${DEFAULT_ROOT}")
       --htpasswd string    Require Basic auth against this htpasswd file (bcrypt entries)
+      --auth string        "basic", or "token": issue Docker bearer tokens at /token to
+                           users of --htpasswd (default "basic")
       --tls-cert string    Serve HTTPS with this certificate
       --tls-key string     ... and this key
 
@@ -60,6 +63,17 @@ export function parseAddr(addr: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
+async function authenticatorOf(kind: string, htpasswd: string | undefined): Promise<Authenticator> {
+  if (kind !== 'basic' && kind !== 'token') {
+    throw new UsageError(`invalid --auth ${JSON.stringify(kind)}: want basic or token`);
+  }
+  if (kind === 'token') {
+    if (htpasswd === undefined) throw new UsageError('--auth token needs --htpasswd');
+    return tokenAuthenticator(await htpasswdCheck(htpasswd));
+  }
+  return htpasswd === undefined ? anonymous : await htpasswdAuthenticator(htpasswd);
+}
+
 async function serve(args: string[], io: RegistryIo): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -67,6 +81,7 @@ async function serve(args: string[], io: RegistryIo): Promise<number> {
       addr: { type: 'string', default: '0.0.0.0:5000' },
       root: { type: 'string', default: DEFAULT_ROOT },
       htpasswd: { type: 'string' },
+      auth: { type: 'string', default: 'basic' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
     },
@@ -81,7 +96,7 @@ async function serve(args: string[], io: RegistryIo): Promise<number> {
   }
   const storage = new RegistryStorage(values.root);
   await storage.init();
-  const auth = values.htpasswd === undefined ? anonymous : await htpasswdAuthenticator(values.htpasswd);
+  const auth = await authenticatorOf(values.auth, values.htpasswd);
   const handler = createHandler({ storage, auth, log: (line) => io.stderr.write(`${line}\n`) });
   const listener = (req: Parameters<typeof handler>[0], res: Parameters<typeof handler>[1]) => {
     void handler(req, res);

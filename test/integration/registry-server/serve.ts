@@ -27,6 +27,8 @@ export interface BerthRegistry {
 export interface RegistryOptions {
   user?: string;
   password?: string;
+  /** `token`: issue bearer tokens at /token to the htpasswd user (`--auth token`). */
+  auth?: 'token';
   /** Serve HTTPS with this PEM certificate and key (paths). */
   tls?: { cert: string; key: string };
 }
@@ -41,6 +43,7 @@ export async function startBerthRegistry(opts: RegistryOptions = {}): Promise<Be
     writeFileSync(join(dir, 'htpasswd'), `${r.stdout.trim()}\n`);
     args.push('--htpasswd', join(dir, 'htpasswd'));
   }
+  if (opts.auth !== undefined) args.push('--auth', opts.auth);
   if (opts.tls !== undefined) args.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key);
   let child: ChildProcess | undefined;
   let output = '';
