@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanUpHost } from './cleanup.js';
 import { BERTH_BIN, BERTHD_BIN, findOnPath, requirePrerequisites } from './prerequisites.js';
-import { type RunOptions, type RunResult, runProgram, StopWaiting, waitFor } from './process.js';
+import { assertOk, type RunOptions, type RunResult, runProgram, StopWaiting, waitFor } from './process.js';
+import { type ContainerInspect, parseInspect } from './wire.js';
 
 export interface DaemonOptions {
   /** Extra berthd flags, appended after the harness's own. */
@@ -77,6 +78,8 @@ export interface Daemon {
   docker(args: readonly string[], opts?: CliOptions): Promise<RunResult>;
   /** Runs either CLI, for tests written once for both. */
   cli(which: CliName, args: readonly string[], opts?: CliOptions): Promise<RunResult>;
+  /** `docker inspect REF` (any object kind), parsed; fails the test when the CLI does. */
+  inspect<T = ContainerInspect>(ref: string): Promise<T>;
   /** Raw HTTP over the socket. A plain object body is sent as JSON; a string or Buffer as is. */
   request(method: string, path: string, body?: unknown, opts?: RequestOptions): Promise<HttpResponse>;
   /** Sends a signal to berthd and waits for it to exit (SIGKILL by default: live-restore tests). */
@@ -272,6 +275,10 @@ class TestDaemon implements Daemon {
 
   docker(args: readonly string[], opts: CliOptions = {}): Promise<RunResult> {
     return runProgram(this.dockerPath, args, this.runOptions(opts));
+  }
+
+  async inspect<T = ContainerInspect>(ref: string): Promise<T> {
+    return parseInspect<T>(assertOk(await this.docker(['inspect', ref]), `docker inspect ${ref}`).stdout);
   }
 
   cli(which: CliName, args: readonly string[], opts: CliOptions = {}): Promise<RunResult> {

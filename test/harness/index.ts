@@ -44,4 +44,10 @@ export {
   runProgram,
   waitFor,
 } from './process.js';
-export { type ContainerInspect, type ErrorBody, type ImageInspect, parseInspect } from './wire.js';
+export {
+  type ContainerInspect,
+  type ErrorBody,
+  type ImageInspect,
+  parseInspect,
+  pushedDigest,
+} from './wire.js';

@@ -39,6 +39,7 @@ export interface ContainerInspect {
 export interface ImageInspect {
   Id: string;
   RepoTags: string[];
+  RepoDigests?: string[];
   Config: { Cmd: string[] | null; Env: string[] | null; Entrypoint: string[] | null };
 }
 
@@ -53,4 +54,11 @@ export function parseInspect<T>(stdout: string): T {
     throw new Error(`expected a one-element JSON array from inspect, got: ${stdout.slice(0, 500)}`);
   }
   return list[0];
+}
+
+/** The digest `docker push` printed for `tag` (`TAG: digest: sha256:... size: N`). */
+export function pushedDigest(stdout: string, tag: string): string {
+  const match = new RegExp(`^${tag}: digest: (sha256:[a-f0-9]{64}) size: \\d+$`, 'm').exec(stdout);
+  if (!match?.[1]) throw new Error(`no digest for ${tag} in: ${stdout}`);
+  return match[1];
 }

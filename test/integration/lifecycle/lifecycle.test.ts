@@ -8,7 +8,6 @@ import {
   assertExit,
   assertOk,
   busyboxImage,
-  type ContainerInspect,
   type Daemon,
   parseInspect,
   startDaemon,
@@ -29,12 +28,6 @@ afterEach((t) => d?.dumpLogOnFailure(t));
 // Containers that need no network run with `none`: faster, and nothing here is about networking.
 const run = (...args: string[]) => d.docker(['run', '--pull', 'never', '--network', 'none', ...args]);
 
-async function inspect(name: string): Promise<ContainerInspect> {
-  return parseInspect<ContainerInspect>(
-    assertOk(await d.docker(['inspect', name]), `inspect ${name}`).stdout,
-  );
-}
-
 function cgroupFile(controller: string, id: string, file: string): string {
   return readFileSync(`/sys/fs/cgroup/${controller}${d.names.cgroupParent}/${id}/${file}`, 'utf8').trim();
 }
@@ -44,14 +37,14 @@ test('pause freezes a container, unpause thaws it; ps shows (Paused)', async () 
   assertOk(await d.docker(['pause', 'freezer']), 'pause');
   const ps = assertOk(await d.docker(['ps', '--format', '{{.Names}} {{.Status}}']), 'ps');
   assert.match(ps.stdout, /^freezer Up .* \(Paused\)$/m);
-  const paused = await inspect('freezer');
+  const paused = await d.inspect('freezer');
   assert.deepEqual([paused.State.Status, paused.State.Paused], ['paused', true]);
   assert.equal(cgroupFile('freezer', paused.Id, 'freezer.state'), 'FROZEN');
   const again = await d.docker(['pause', 'freezer']);
   assertExit(again, 1, 'pause twice');
   assert.match(again.stderr, /Container [0-9a-f]{64} is already paused/);
   assertOk(await d.docker(['unpause', 'freezer']), 'unpause');
-  assert.equal((await inspect('freezer')).State.Status, 'running');
+  assert.equal((await d.inspect('freezer')).State.Status, 'running');
   assertExit(await d.docker(['unpause', 'freezer']), 1, 'unpause a running container');
   assertOk(await d.docker(['rm', '-f', 'freezer']), 'rm');
 });
@@ -60,7 +53,7 @@ test('rename keeps the container; a taken name is a conflict', async () => {
   const id = assertOk(await run('-d', '--name', 'before', 'busybox', 'sleep', '1000'), 'run').stdout.trim();
   assertOk(await run('-d', '--name', 'taken', 'busybox', 'sleep', '1000'), 'run taken');
   assertOk(await d.docker(['rename', 'before', 'after']), 'rename');
-  assert.equal((await inspect('after')).Id, id);
+  assert.equal((await d.inspect('after')).Id, id);
   const clash = await d.docker(['rename', 'after', 'taken']);
   assertExit(clash, 1, 'rename onto a taken name');
   assert.match(clash.stderr, /The container name "\/taken" is already in use/);
@@ -69,9 +62,9 @@ test('rename keeps the container; a taken name is a conflict', async () => {
 
 test('restart gives a new process; update changes limits of a running container', async () => {
   assertOk(await run('-d', '--name', 'updated', 'busybox', 'sleep', '1000'), 'run');
-  const first = await inspect('updated');
+  const first = await d.inspect('updated');
   assertOk(await d.docker(['restart', '-t', '0', 'updated']), 'restart');
-  const second = await inspect('updated');
+  const second = await d.inspect('updated');
   assert.equal(second.State.Running, true);
   assert.notEqual(second.State.Pid, first.State.Pid);
   assertOk(
@@ -81,7 +74,7 @@ test('restart gives a new process; update changes limits of a running container'
   assert.equal(cgroupFile('memory', second.Id, 'memory.limit_in_bytes'), String(64 * 1024 * 1024));
   assert.equal(cgroupFile('cpu', second.Id, 'cpu.cfs_quota_us'), '50000');
   assert.equal(cgroupFile('pids', second.Id, 'pids.max'), '50');
-  const after = await inspect('updated');
+  const after = await d.inspect('updated');
   assert.equal(after.HostConfig.Memory, 64 * 1024 * 1024);
   const bad = await d.docker(['update', '--memory', '1m', 'updated']);
   assertExit(bad, 1, 'update below the minimum');
@@ -105,10 +98,10 @@ test('--restart always brings a killed process back; on-failure:N stops after N 
     await run('-d', '--name', 'phoenix', '--restart', 'always', 'busybox', 'sleep', '1000'),
     'run always',
   );
-  const { State } = await inspect('phoenix');
+  const { State } = await d.inspect('phoenix');
   process.kill(State.Pid, 'SIGKILL');
   await waitFor('phoenix to come back', async () => {
-    const now = await inspect('phoenix');
+    const now = await d.inspect('phoenix');
     return now.State.Running && now.State.Pid !== State.Pid && now.RestartCount === 1;
   });
   assertOk(
@@ -116,13 +109,13 @@ test('--restart always brings a killed process back; on-failure:N stops after N 
     'run',
   );
   await waitFor('flaky to give up', async () => {
-    const now = await inspect('flaky');
+    const now = await d.inspect('flaky');
     return now.State.Status === 'exited' && now.RestartCount === 2;
   });
-  assert.equal((await inspect('flaky')).State.ExitCode, 4);
+  assert.equal((await d.inspect('flaky')).State.ExitCode, 4);
   // A stop is the user's word: the policy leaves the container stopped.
   assertOk(await d.docker(['stop', '-t', '1', 'phoenix']), 'stop');
-  assert.equal((await inspect('phoenix')).State.Status, 'exited');
+  assert.equal((await d.inspect('phoenix')).State.Status, 'exited');
   const conflict = await run('--rm', '--restart', 'always', 'busybox', 'true');
   assertExit(conflict, 125, '--rm with --restart');
   assert.match(conflict.stderr, /conflicting options: cannot specify both --restart and --rm/);
@@ -131,12 +124,12 @@ test('--restart always brings a killed process back; on-failure:N stops after N 
 
 test('--restart always containers come back after berthd is killed and restarted', async () => {
   assertOk(await run('-d', '--name', 'resilient', '--restart', 'always', 'busybox', 'sleep', '1000'), 'run');
-  const before = await inspect('resilient');
+  const before = await d.inspect('resilient');
   await d.kill('SIGKILL');
   process.kill(before.State.Pid, 'SIGKILL');
   await d.restart();
   await waitFor('resilient to run again', async () => {
-    const now = await inspect('resilient');
+    const now = await d.inspect('resilient');
     return now.State.Running && now.State.Pid !== before.State.Pid;
   });
   assertOk(await d.docker(['rm', '-f', 'resilient']), 'rm');
@@ -160,7 +153,7 @@ test('--init runs docker-init as PID 1; --stop-signal and --stop-timeout are rec
     ),
     'run',
   );
-  const { Config } = await inspect('signals');
+  const { Config } = await d.inspect('signals');
   assert.equal(Config.StopSignal, 'SIGUSR1');
   assert.equal(Config.StopTimeout, 3);
   assertOk(await d.docker(['rm', '-f', 'signals']), 'rm');
@@ -191,7 +184,7 @@ test('--memory: a container that allocates more is OOM-killed and shows it', asy
     'count=1',
   );
   assertExit(oom, 137, 'OOM-killed');
-  const state = (await inspect('hungry')).State;
+  const state = (await d.inspect('hungry')).State;
   assert.deepEqual([state.OOMKilled, state.ExitCode], [true, 137]);
   assertOk(await d.docker(['rm', 'hungry']), 'rm');
   const seen = await events;
@@ -344,7 +337,7 @@ test('health checks: starting, healthy, unhealthy, with events and the ps status
     'run with a health check',
   );
   type Health = { Status: string; FailingStreak: number; Log: { ExitCode: number }[] };
-  const health = async () => ((await inspect('checked')).State as { Health?: Health }).Health;
+  const health = async () => ((await d.inspect('checked')).State as { Health?: Health }).Health;
   assert.equal((await health())?.Status, 'starting');
   await waitFor('unhealthy after two failed probes', async () => (await health())?.Status === 'unhealthy');
   const ps = assertOk(await d.docker(['ps', '--format', '{{.Names}} {{.Status}}']), 'ps').stdout;
@@ -397,7 +390,7 @@ test('--uts host and --ipc share the host or another container', async () => {
   const uts = assertOk(await run('--rm', '--uts', 'host', 'busybox', 'hostname'), 'uts host');
   assert.equal(uts.stdout.trim(), readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
   assertOk(await run('-d', '--name', 'ipc-owner', '--ipc', 'shareable', 'busybox', 'sleep', '1000'), 'owner');
-  const owner = await inspect('ipc-owner');
+  const owner = await d.inspect('ipc-owner');
   const ownerIpc = readlinkSync(`/proc/${owner.State.Pid}/ns/ipc`);
   const joined = assertOk(
     await run('--rm', '--ipc', 'container:ipc-owner', 'busybox', 'readlink', '/proc/self/ns/ipc'),

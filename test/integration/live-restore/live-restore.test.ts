@@ -3,15 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, afterEach, before, test } from 'node:test';
-import {
-  assertOk,
-  busyboxImage,
-  type ContainerInspect,
-  type Daemon,
-  parseInspect,
-  startDaemon,
-  waitFor,
-} from '../../harness/index.js';
+import { assertOk, busyboxImage, type Daemon, startDaemon, waitFor } from '../../harness/index.js';
 
 let d: Daemon;
 
@@ -24,12 +16,6 @@ after(async () => {
 });
 afterEach((t) => d?.dumpLogOnFailure(t));
 
-async function inspect(name: string): Promise<ContainerInspect> {
-  return parseInspect<ContainerInspect>(
-    assertOk(await d.docker(['inspect', name]), `docker inspect ${name}`).stdout,
-  );
-}
-
 test('containers survive SIGKILL of berthd; a restarted berthd shows, stops and removes them', async () => {
   const runningId = assertOk(
     await d.docker(['run', '-d', '--name', 'survivor', 'busybox', 'sleep', '1000']),
@@ -40,8 +26,8 @@ test('containers survive SIGKILL of berthd; a restarted berthd shows, stops and 
     await d.docker(['run', '-d', '--name', 'exits-meanwhile', 'busybox', 'sh', '-c', 'sleep 2; exit 7']),
     'run -d exits-meanwhile',
   );
-  const survivorPid = (await inspect('survivor')).State.Pid;
-  const exitingPid = (await inspect('exits-meanwhile')).State.Pid;
+  const survivorPid = (await d.inspect('survivor')).State.Pid;
+  const exitingPid = (await d.inspect('exits-meanwhile')).State.Pid;
   assert.ok(survivorPid > 0 && exitingPid > 0, `both have pids: ${survivorPid} ${exitingPid}`);
   const daemonPid = d.pid;
 
@@ -59,11 +45,11 @@ test('containers survive SIGKILL of berthd; a restarted berthd shows, stops and 
     'ps',
   );
   assert.match(ps.stdout, new RegExp(`^${runningId} survivor Up .+$`, 'm'), ps.stdout);
-  const survivor = await inspect('survivor');
+  const survivor = await d.inspect('survivor');
   assert.equal(survivor.State.Running, true);
   assert.equal(survivor.State.Pid, survivorPid, 'the same process, adopted');
 
-  const exited = await inspect('exits-meanwhile');
+  const exited = await d.inspect('exits-meanwhile');
   assert.deepEqual([exited.State.Status, exited.State.Running, exited.State.ExitCode], ['exited', false, 7]);
   const all = assertOk(await d.docker(['ps', '-a', '--format', '{{.Names}} {{.Status}}']), 'ps -a');
   assert.match(all.stdout, /^exits-meanwhile Exited \(7\) .+ ago$/m, all.stdout);
@@ -75,7 +61,7 @@ test('containers survive SIGKILL of berthd; a restarted berthd shows, stops and 
   assert.equal(logs.stdout, '');
   assertOk(await d.docker(['stop', '-t', '1', 'survivor']), 'stop survivor');
   assert.ok(!existsSync(`/proc/${survivorPid}`), 'stop ended the adopted process');
-  assert.equal((await inspect('survivor')).State.ExitCode, 137);
+  assert.equal((await d.inspect('survivor')).State.ExitCode, 137);
   assertOk(await d.docker(['rm', 'survivor', 'exits-meanwhile']), 'rm both');
   const left = assertOk(await d.docker(['ps', '-aq']), 'ps -aq');
   assert.equal(left.stdout, '');
@@ -85,7 +71,7 @@ test('a container started after the restart runs normally, and berth sees the sa
   const r = assertOk(await d.berth(['run', '--rm', 'busybox', 'echo', 'after restart']), 'berth run');
   assert.equal(r.stdout, 'after restart\n');
   assertOk(await d.berth(['run', '-d', '--name', 'second', 'busybox', 'sleep', '1000']), 'berth run -d');
-  const pid = (await inspect('second')).State.Pid;
+  const pid = (await d.inspect('second')).State.Pid;
   await d.kill('SIGKILL');
   await d.restart();
   const ps = assertOk(await d.berth(['ps', '--format', '{{.Names}} {{.Status}}']), 'berth ps');
@@ -97,10 +83,10 @@ test('a container started after the restart runs normally, and berth sees the sa
 
 test('SIGTERM stops berthd cleanly and leaves containers running', async () => {
   assertOk(await d.docker(['run', '-d', '--name', 'term', 'busybox', 'sleep', '1000']), 'run -d');
-  const pid = (await inspect('term')).State.Pid;
+  const pid = (await d.inspect('term')).State.Pid;
   await d.kill('SIGTERM');
   assert.ok(existsSync(`/proc/${pid}`), 'the container outlived a clean daemon shutdown');
   await d.restart();
-  assert.equal((await inspect('term')).State.Running, true);
+  assert.equal((await d.inspect('term')).State.Running, true);
   assertOk(await d.docker(['rm', '-f', 'term']), 'rm -f');
 });

@@ -9,7 +9,7 @@ import {
   busyboxImage,
   type Daemon,
   type ImageInspect,
-  parseInspect,
+  pushedDigest,
   runProgram,
   startDaemon,
 } from '../../harness/index.js';
@@ -45,16 +45,6 @@ after(async () => {
 });
 afterEach((t) => d?.dumpLogOnFailure(t));
 
-async function inspect(ref: string): Promise<ImageInspect & { RepoDigests?: string[] }> {
-  return parseInspect(assertOk(await d.docker(['image', 'inspect', ref]), `inspect ${ref}`).stdout);
-}
-
-function pushedDigest(stdout: string, tag: string): string {
-  const match = new RegExp(`^${tag}: digest: (sha256:[a-f0-9]{64}) size: \\d+$`, 'm').exec(stdout);
-  assert.ok(match, stdout);
-  return match[1] as string;
-}
-
 function skopeo(args: string[]) {
   return runProgram('skopeo', args);
 }
@@ -78,7 +68,7 @@ describe('docker against berth registry serve', () => {
     assertOk(await d.docker(['rmi', name]), 'docker rmi');
     const pull = assertOk(await d.docker(['pull', name]), 'docker pull');
     assert.match(pull.stdout, new RegExp(`^Digest: ${digest}$`, 'm'));
-    const pulled = await inspect(name);
+    const pulled = await d.inspect<ImageInspect>(name);
     assert.equal(pulled.Id, busyboxId);
     assert.ok(
       pulled.RepoDigests?.includes(`${open.host}/team/busybox@${digest}`),
@@ -88,7 +78,7 @@ describe('docker against berth registry serve', () => {
     const byDigest = `${open.host}/team/busybox@${digest}`;
     const r = assertOk(await d.docker(['pull', byDigest]), 'docker pull by digest');
     assert.match(r.stdout, new RegExp(`^Digest: ${digest}$`, 'm'));
-    assert.equal((await inspect(byDigest)).Id, busyboxId);
+    assert.equal((await d.inspect<ImageInspect>(byDigest)).Id, busyboxId);
 
     const again = assertOk(await d.docker(['push', name]), 'docker push again');
     assert.match(again.stdout, /^[a-f0-9]{12}: Layer already exists$/m);
@@ -156,7 +146,7 @@ describe('docker against berth registry serve --htpasswd', () => {
     assertOk(await d.docker(['rmi', name]), 'docker rmi');
     const pull = assertOk(await d.docker(['pull', name]), 'docker pull');
     assert.match(pull.stdout, new RegExp(`^Digest: ${digest}$`, 'm'));
-    assert.equal((await inspect(name)).Id, busyboxId);
+    assert.equal((await d.inspect<ImageInspect>(name)).Id, busyboxId);
   });
 });
 

@@ -10,7 +10,7 @@ import {
   busyboxImage,
   type Daemon,
   type ImageInspect,
-  parseInspect,
+  pushedDigest,
   runProgram,
   startDaemon,
 } from '../../harness/index.js';
@@ -41,16 +41,6 @@ after(async () => {
 });
 afterEach((t) => d?.dumpLogOnFailure(t));
 
-async function inspect(ref: string): Promise<ImageInspect & { RepoDigests?: string[] }> {
-  return parseInspect(assertOk(await d.docker(['image', 'inspect', ref]), `inspect ${ref}`).stdout);
-}
-
-function pushedDigest(stdout: string, tag: string): string {
-  const match = new RegExp(`^${tag}: digest: (sha256:[a-f0-9]{64}) size: \\d+$`, 'm').exec(stdout);
-  assert.ok(match, stdout);
-  return match[1] as string;
-}
-
 describe('anonymous registry', () => {
   test('docker push, rmi, pull gives back the same image id and digest', async () => {
     const name = `${open.host}/team/busybox:1`;
@@ -79,7 +69,7 @@ describe('anonymous registry', () => {
       pull.stdout,
       new RegExp(`^Status: (Downloaded newer image|Image is up to date) for ${name}$`, 'm'),
     );
-    const pulled = await inspect(name);
+    const pulled = await d.inspect<ImageInspect>(name);
     assert.equal(pulled.Id, busyboxId);
     assert.ok(
       pulled.RepoDigests?.includes(`${open.host}/team/busybox@${digest}`),
@@ -103,7 +93,7 @@ describe('anonymous registry', () => {
     const pull = assertOk(await d.berth(['pull', name]), 'berth pull');
     assert.match(pull.stdout, /^[a-f0-9]{12}: Pull complete$/m);
     assert.match(pull.stdout, new RegExp(`^Status: Downloaded newer image for ${name}$`, 'm'));
-    assert.equal((await inspect(name)).Id, busyboxId);
+    assert.equal((await d.inspect<ImageInspect>(name)).Id, busyboxId);
     const second = assertOk(await d.docker(['pull', name]), 'docker pull again');
     assert.match(second.stdout, new RegExp(`^Status: Image is up to date for ${name}$`, 'm'));
 
@@ -111,7 +101,7 @@ describe('anonymous registry', () => {
     const byDigest = `${open.host}/fresh/busybox@${digest}`;
     const r = assertOk(await d.docker(['pull', byDigest]), 'docker pull by digest');
     assert.match(r.stdout, new RegExp(`^Digest: ${digest}$`, 'm'));
-    assert.equal((await inspect(byDigest)).Id, busyboxId);
+    assert.equal((await d.inspect<ImageInspect>(byDigest)).Id, busyboxId);
   });
 
   test('a missing tag is a manifest unknown error, exit 1', async () => {
@@ -173,7 +163,7 @@ describe('registry with htpasswd', () => {
     assertOk(await d.docker(['rmi', name]), 'docker rmi');
     const pull = assertOk(await d.docker(['pull', name]), 'docker pull');
     assert.match(pull.stdout, new RegExp(`^Digest: ${digest}$`, 'm'));
-    assert.equal((await inspect(name)).Id, busyboxId);
+    assert.equal((await d.inspect<ImageInspect>(name)).Id, busyboxId);
   });
 
   test('berth login writes a 0600 config the docker CLI can read; logout removes it', async () => {
