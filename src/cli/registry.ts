@@ -157,6 +157,32 @@ function canonicalName(name: string): string {
   return `docker.io/${bare.includes('/') ? bare : `library/${bare}`}`;
 }
 
+/**
+ * What pull and push share: docker's default tag, the stored credentials for the
+ * registry, and the progress display. Returns the tag used.
+ */
+async function transfer(
+  ctx: CliContext,
+  name: string,
+  requestedTag: string | undefined,
+  flags: { quiet?: boolean; allTags?: boolean },
+  send: (opts: { tag?: string; auth?: RegistryAuth }) => Promise<AsyncIterable<JsonMessage>>,
+): Promise<string | undefined> {
+  let tag = requestedTag;
+  if (tag === undefined && !flags.allTags) {
+    ctx.out('Using default tag: latest\n');
+    tag = 'latest';
+  }
+  const auth = await credentialsFor(ctx, registryOfReference(name));
+  const messages = await send({ ...(tag !== undefined ? { tag } : {}), ...(auth ? { auth } : {}) });
+  const display = new ProgressDisplay(
+    flags.quiet ? () => undefined : (s) => ctx.out(s),
+    !!ctx.io.stdout.isTTY,
+  );
+  for await (const m of messages) display.show(m);
+  return tag;
+}
+
 function definePull(cmd: Command, ctx: CliContext): Command {
   return cmd
     .description('Download an image from a registry')
@@ -164,22 +190,10 @@ function definePull(cmd: Command, ctx: CliContext): Command {
     .option('-q, --quiet', 'Suppress verbose output')
     .option('-a, --all-tags', 'Download all tagged images in the repository')
     .action(async (ref: string, flags: { quiet?: boolean; allTags?: boolean }) => {
-      let { name, tag } = splitPullReference(ref);
-      if (tag === undefined && !flags.allTags) {
-        ctx.out('Using default tag: latest\n');
-        tag = 'latest';
-      }
-      const auth = await credentialsFor(ctx, registryOfReference(name));
-      const messages = await ctx.client().registry.pull(name, {
-        ...(tag !== undefined ? { tag } : {}),
-        ...(auth ? { auth } : {}),
-      });
-      const display = new ProgressDisplay(
-        flags.quiet ? () => undefined : (s) => ctx.out(s),
-        !!ctx.io.stdout.isTTY,
-      );
-      for await (const m of messages) display.show(m);
-      const shown = tag === undefined ? name : `${name}${tag.startsWith('sha256:') ? '@' : ':'}${tag}`;
+      const { name, tag } = splitPullReference(ref);
+      const pulled = await transfer(ctx, name, tag, flags, (opts) => ctx.client().registry.pull(name, opts));
+      const shown =
+        pulled === undefined ? name : `${name}${pulled.startsWith('sha256:') ? '@' : ':'}${pulled}`;
       ctx.out(`${canonicalName(shown)}\n`);
     });
 }
@@ -191,23 +205,10 @@ function definePush(cmd: Command, ctx: CliContext): Command {
     .option('-a, --all-tags', 'Push all tags of an image to the repository')
     .option('-q, --quiet', 'Suppress verbose output')
     .action(async (ref: string, flags: { quiet?: boolean; allTags?: boolean }) => {
-      let { name, tag } = splitPullReference(ref);
+      const { name, tag } = splitPullReference(ref);
       if (ref.includes('@')) throw new UsageError('cannot push a digest reference');
       if (flags.allTags && tag !== undefined) throw new UsageError("tag can't be used with --all-tags/-a");
-      if (tag === undefined && !flags.allTags) {
-        ctx.out('Using default tag: latest\n');
-        tag = 'latest';
-      }
-      const auth = await credentialsFor(ctx, registryOfReference(name));
-      const messages = await ctx.client().registry.push(name, {
-        ...(tag !== undefined ? { tag } : {}),
-        ...(auth ? { auth } : {}),
-      });
-      const display = new ProgressDisplay(
-        flags.quiet ? () => undefined : (s) => ctx.out(s),
-        !!ctx.io.stdout.isTTY,
-      );
-      for await (const m of messages) display.show(m);
+      await transfer(ctx, name, tag, flags, (opts) => ctx.client().registry.push(name, opts));
       if (flags.quiet) ctx.out(`${ref}\n`);
     });
 }

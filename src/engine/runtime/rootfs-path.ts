@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { lstat, readFile, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { InvalidArgumentError } from '../../api/index.js';
@@ -5,40 +6,61 @@ import { InvalidArgumentError } from '../../api/index.js';
 /** Linux gives up after 40 links in one lookup (ELOOP); so do we. */
 const MAX_LINKS = 40;
 
+/** A container path resolved to the host: components relative to the rootfs, none of them a followed symlink. */
+export interface ScopedPath {
+  /** Host path, always `root` or below it. */
+  hostPath: string;
+  /** The same place as a clean absolute path inside the container. */
+  containerPath: string;
+  parts: string[];
+}
+
 /**
- * Resolves `path` as a process chrooted at `root` would: symlinks are followed,
- * absolute targets restart at `root` and `..` stops at it, so the result never
- * leaves the rootfs whatever the image's links say.
+ * Resolves `path` (taken as absolute inside the container) under `root`, following
+ * symlinks as if `root` were `/`: an absolute target restarts at the root and `..`
+ * stops there, so the result never leaves the root whatever the links say. The last
+ * component is followed only when `followLast` (Docker's rule: a trailing `/` or `/.`).
+ * Components that do not exist are kept as named.
  */
-export async function resolveInRoot(root: string, path: string): Promise<string> {
-  let pending = posix.normalize(path).split('/').filter(Boolean);
+export async function resolveScoped(root: string, path: string, followLast: boolean): Promise<ScopedPath> {
+  if (path.includes('\0')) throw new InvalidArgumentError(`invalid path ${JSON.stringify(path)}`);
   const resolved: string[] = [];
-  let links = 0;
+  const pending = path.split('/');
+  let linksFollowed = 0;
   while (pending.length > 0) {
-    const [part, ...rest] = pending as [string, ...string[]];
-    pending = rest;
-    if (part === '.') continue;
+    const part = pending.shift() as string;
+    if (part === '' || part === '.') continue;
     if (part === '..') {
       resolved.pop();
       continue;
     }
-    const candidate = join(root, ...resolved, part);
-    let isLink = false;
+    const isLast = pending.every((p) => p === '' || p === '.');
+    let stats: Stats;
     try {
-      isLink = (await lstat(candidate)).isSymbolicLink();
+      stats = await lstat(join(root, ...resolved, part));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    if (!isLink) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
       resolved.push(part);
       continue;
     }
-    if (++links > MAX_LINKS) throw new InvalidArgumentError(`too many levels of symbolic links: ${path}`);
-    const target = await readlink(candidate);
-    if (target.startsWith('/')) resolved.length = 0;
-    pending = [...target.split('/').filter(Boolean), ...pending];
+    if (stats.isSymbolicLink() && (!isLast || followLast)) {
+      if (++linksFollowed > MAX_LINKS) {
+        throw new InvalidArgumentError(`too many levels of symbolic links in ${JSON.stringify(path)}`);
+      }
+      const target = await readlink(join(root, ...resolved, part));
+      if (target.startsWith('/')) resolved.length = 0;
+      pending.unshift(...target.split('/'));
+      continue;
+    }
+    resolved.push(part);
   }
-  return join(root, ...resolved);
+  return { hostPath: join(root, ...resolved), containerPath: `/${resolved.join('/')}`, parts: resolved };
+}
+
+/** The host path of `path` inside `root`, every symlink followed as a process chrooted there would. */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  return (await resolveScoped(root, path, true)).hostPath;
 }
 
 /** A file of the rootfs, or undefined when it does not exist there. */
