@@ -34,6 +34,7 @@ export {
   sha256Hex,
   type TarEntry,
 } from './images.js';
+export { freePort, httpGet } from './net.js';
 export { BERTH_BIN, BERTHD_BIN, REPO_ROOT, requirePrerequisites } from './prerequisites.js';
 export {
   assertExit,

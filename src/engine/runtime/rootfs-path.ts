@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { lstat, readFile, readlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { InvalidArgumentError } from '../../api/index.js';
 
 /** Linux gives up after 40 links in one lookup (ELOOP); so do we. */

@@ -3,8 +3,6 @@
 // the web server to be healthy) through up, scale, down and up again, and down -v.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -13,41 +11,21 @@ import {
   assertOk,
   busyboxImage,
   type Daemon,
+  freePort,
+  httpGet,
   startDaemon,
   waitFor,
 } from '../../harness/index.js';
 
+async function fetchText(url: string): Promise<string> {
+  const { status, body } = await httpGet(url);
+  if (status !== 200) throw new Error(`HTTP ${status}`);
+  return body;
+}
+
 let d: Daemon;
 let dir = '';
 let port = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`)),
-      );
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 const composeFile = () => `
 name: shop

@@ -3,8 +3,6 @@
 // and a published port.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -12,6 +10,8 @@ import {
   assertOk,
   busyboxImage,
   type Daemon,
+  freePort,
+  httpGet,
   runProgram,
   startDaemon,
   waitFor,
@@ -19,37 +19,15 @@ import {
 import { findOnPath } from '../../harness/prerequisites.js';
 
 const DOCKER_COMPOSE = findOnPath('docker-compose');
+async function fetchText(url: string): Promise<string> {
+  const { status, body } = await httpGet(url);
+  if (status !== 200) throw new Error(`HTTP ${status}`);
+  return body;
+}
+
 let d: Daemon;
 let dir = '';
 let port = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`)),
-      );
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 function dockerCompose(args: string[]) {
   return runProgram(

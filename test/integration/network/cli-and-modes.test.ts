@@ -4,7 +4,6 @@
 // makes, and bad input that must leave no bridge, link or nft rule behind.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import {
@@ -13,11 +12,18 @@ import {
   busyboxImage,
   type CliName,
   type Daemon,
+  freePort,
+  httpGet,
   rootfsTar,
   runProgram,
   startDaemon,
   waitFor,
 } from '../../harness/index.js';
+
+/** What busybox httpd serves as /index.html on a published port, whatever the status. */
+async function fetchText(port: number): Promise<string> {
+  return (await httpGet(`http://127.0.0.1:${port}/index.html`)).body;
+}
 
 let d: Daemon;
 /** Two octets of a range the test owns for explicit subnets, e.g. `10.123`. */
@@ -59,29 +65,6 @@ async function userBridges(): Promise<string[]> {
 }
 async function nftRules(): Promise<string> {
   return assertOk(await runProgram('nft', ['list', 'table', 'inet', d.names.nftTable]), 'nft list').stdout;
-}
-
-function fetchText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path: '/index.html', timeout: 2000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-    s.on('error', reject);
-  });
 }
 
 /** `run` as each CLI spells "never pull" (berth has no registry fallback to turn off). */

@@ -3,7 +3,6 @@
 // embedded DNS, isolation between networks, published ports and the errors for bad input.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import {
@@ -11,9 +10,16 @@ import {
   assertOk,
   busyboxImage,
   type Daemon,
+  freePort,
+  httpGet,
   startDaemon,
   waitFor,
 } from '../../harness/index.js';
+
+/** What busybox httpd serves as /index.html on a published port, whatever the status. */
+async function fetchText(port: number): Promise<string> {
+  return (await httpGet(`http://127.0.0.1:${port}/index.html`)).body;
+}
 
 let d: Daemon;
 /** Three octets of a /16 the test owns for explicit subnets, e.g. `10.123.`. */
@@ -285,29 +291,6 @@ describe('containers on user-defined networks', () => {
     assert.notEqual(r.code, 0, 'reached the default bridge gateway from an internal network');
   });
 });
-
-function fetchText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path: '/index.html', timeout: 2000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString()));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('published ports', () => {
   const httpd = [

@@ -5,10 +5,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProgram, waitFor } from '../../harness/index.js';
+import { freePort, runProgram, waitFor } from '../../harness/index.js';
 import { StopWaiting } from '../../harness/process.js';
 
 export interface Distribution {
@@ -19,15 +18,6 @@ export interface Distribution {
 }
 
 const REGISTRY_BIN = '/usr/bin/docker-registry';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 export async function startDistribution(
   opts: { user?: string; password?: string } = {},
