@@ -26,6 +26,8 @@ interface DaemonFlags {
   defaultAddressPool: string[];
   insecureRegistry: string[];
   allowRegistry: string[];
+  registryMirror: string[];
+  certsDir: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -66,6 +68,12 @@ function parseFlags(argv: string[]): DaemonFlags {
       collect,
       [],
     )
+    .option('--registry-mirror <url>', 'preferred Docker Hub mirror (repeatable)', collect, [])
+    .option(
+      '--certs-dir <dir>',
+      "registries' CAs and client certificates, per <host:port>/",
+      '/etc/berth/certs.d',
+    )
     .allowExcessArguments(false);
   program.parse(argv);
   return program.opts<DaemonFlags>();
@@ -94,6 +102,8 @@ async function main(): Promise<void> {
       : {}),
     insecureRegistries: flags.insecureRegistry,
     allowedRegistries: flags.allowRegistry,
+    registryMirrors: flags.registryMirror,
+    registryCertsDir: flags.certsDir,
     log,
   });
   const server = await serveApi(engine, hosts, log);

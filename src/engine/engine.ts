@@ -37,6 +37,10 @@ export interface EngineOptions {
   insecureRegistries?: string[];
   /** When given, the only registries the daemon contacts (`--allow-registry`). */
   allowedRegistries?: string[];
+  /** dockerd's certs.d for registries' CAs and client certificates (`--certs-dir`). */
+  registryCertsDir?: string;
+  /** Docker Hub mirrors tried first for Docker Hub pulls (`--registry-mirror`). */
+  registryMirrors?: string[];
   log: Logger;
 }
 
@@ -109,12 +113,17 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     rootfsPathOf: (id) => join(dataRoot, 'containers', id, 'rootfs'),
   });
   containers.onBeforeRemove((id) => containerOps.releaseScratch(id));
-  const registry = createRegistryService({
+  const registry = await createRegistryService({
     images,
     options: {
       insecureRegistries: options.insecureRegistries ?? [],
       allowedRegistries: options.allowedRegistries ?? [],
+      ...(options.registryCertsDir !== undefined ? { certsDir: options.registryCertsDir } : {}),
     },
+    partialDir: join(dataRoot, 'content', 'partial'),
+    blobSourcesDir: join(dataRoot, 'distribution', 'blob-sources'),
+    mirrors: options.registryMirrors ?? [],
+    log,
   });
   const build = await buildService(dataRoot, containers, containerOps, images, registry);
   const exec = new ExecService({ containers, runtime, events: events.emit, log, readLog });

@@ -8,10 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Action, Authenticator, Need } from './auth.js';
 import { errorBody, RegistryError, statusOf } from './errors.js';
-import { MAX_MANIFEST_BYTES, OCI_INDEX } from './manifest.js';
+import { type Descriptor, MAX_MANIFEST_BYTES, OCI_INDEX } from './manifest.js';
 import {
   type Algorithm,
   checkName,
+  formatDigest,
   isAlgorithm,
   parseDigest,
   parseReference,
@@ -325,6 +326,29 @@ async function listTags(ctx: Context): Promise<void> {
   );
 }
 
+/**
+ * One page of a referrers index: the descriptors after `last` (in digest order) that fit
+ * in a body clients accept as a manifest, MAX_MANIFEST_BYTES. The spec asks for a `Link`
+ * to the next page when the list does not fit in one manifest; `last` is our cursor.
+ */
+function referrersPage(all: Descriptor[], last: string | null): { page: Descriptor[]; more: boolean } {
+  const sorted = [...all].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  const rest = last === null ? sorted : sorted.filter((d) => d.digest > last);
+  const envelope = Buffer.byteLength(
+    JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }),
+  );
+  const page: Descriptor[] = [];
+  let size = envelope;
+  for (const d of rest) {
+    const entry = Buffer.byteLength(JSON.stringify(d)) + (page.length === 0 ? 0 : 1);
+    // A single descriptor always goes out, even alone over the limit, so paging advances.
+    if (page.length > 0 && size + entry > MAX_MANIFEST_BYTES) return { page, more: true };
+    page.push(d);
+    size += entry;
+  }
+  return { page, more: false };
+}
+
 async function listReferrers(ctx: Context): Promise<void> {
   const subject = parseDigest(ctx.tail);
   const artifactType = ctx.url.searchParams.get('artifactType');
@@ -334,7 +358,15 @@ async function listReferrers(ctx: Context): Promise<void> {
     manifests = manifests.filter((m) => m.artifactType === artifactType);
     headers['OCI-Filters-Applied'] = 'artifactType';
   }
-  const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests });
+  const { page, more } = referrersPage(manifests, ctx.url.searchParams.get('last'));
+  const lastOfPage = page[page.length - 1];
+  if (more && lastOfPage !== undefined) {
+    const next = new URLSearchParams();
+    if (artifactType !== null) next.set('artifactType', artifactType);
+    next.set('last', lastOfPage.digest);
+    headers.Link = `</v2/${ctx.name}/referrers/${formatDigest(subject)}?${next.toString()}>; rel="next"`;
+  }
+  const body = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: page });
   send(ctx.res, 200, headers, body);
 }
 

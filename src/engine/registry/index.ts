@@ -1,7 +1,10 @@
 import { InvalidArgumentError } from '../../api/index.js';
 import { type ImageRecord, type ImageService, parseReference, withDefaultTag } from '../image/index.js';
 import type { RegistryCredentials } from './auth.js';
+import { BlobSources } from './blob-sources.js';
 import { checkLogin } from './login.js';
+import { mirrorSession, parseMirror } from './mirror.js';
+import { PartialBlobs } from './partial-blobs.js';
 import type { ProgressSink } from './progress.js';
 import { pullImage, type SharedDownloads } from './pull.js';
 import { pushTag, tagsToPush } from './push.js';
@@ -31,25 +34,54 @@ export interface RegistryService {
   login(serverAddress: string | undefined, credentials: RegistryCredentials): Promise<void>;
 }
 
-export function createRegistryService(deps: {
+export async function createRegistryService(deps: {
   images: ImageService;
   options: RegistryOptions;
-}): RegistryService {
+  /** Where broken-off layer downloads are kept to be resumed (under the data root). */
+  partialDir: string;
+  /** Where the repositories each blob was seen in are kept, for cross-repository mounts (under the data root). */
+  blobSourcesDir: string;
+  /** `--registry-mirror` URLs: tried in order for Docker Hub pulls, before Docker Hub. */
+  mirrors?: readonly string[];
+  /** Told when a mirror fails and the pull moves on to the next place. */
+  log?: { info(fields: object, message: string): void };
+}): Promise<RegistryService> {
   const downloads: SharedDownloads = new Map();
+  const mirrors = (deps.mirrors ?? []).map(parseMirror);
+  const partial = await PartialBlobs.open(deps.partialDir);
+  const sources = await BlobSources.open(deps.blobSourcesDir);
   const session = (domain: string, creds: RegistryCredentials) =>
     new RegistrySession(domain, creds, deps.options);
   return {
     async pull(image, tag, opts) {
       const text = tag ? `${image}${tag.startsWith('sha256:') ? '@' : ':'}${tag}` : image;
       const ref = withDefaultTag(parseReference(text));
-      return pullImage({
-        ref,
-        session: session(ref.domain, opts.credentials),
-        images: deps.images,
-        downloads,
-        progress: opts.progress,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
+      const pullFrom = (from: RegistrySession) =>
+        pullImage({
+          ref,
+          session: from,
+          images: deps.images,
+          downloads,
+          partial,
+          sources,
+          progress: opts.progress,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      // Only Docker Hub is mirrored, as dockerd; any failure at a mirror moves on to the next.
+      if (ref.domain === 'docker.io') {
+        for (const mirror of mirrors) {
+          try {
+            return await pullFrom(mirrorSession(mirror, opts.credentials, deps.options));
+          } catch (e) {
+            if (opts.signal?.aborted) throw e;
+            deps.log?.info(
+              { mirror: mirror.host, err: e },
+              'pull from mirror failed; trying the next source',
+            );
+          }
+        }
+      }
+      return pullFrom(session(ref.domain, opts.credentials));
     },
     async push(name, tag, opts) {
       const ref = parseReference(tag ? `${name}:${tag}` : name);
@@ -59,6 +91,7 @@ export function createRegistryService(deps: {
         ref,
         session: session(ref.domain, opts.credentials),
         images: deps.images,
+        sources,
         progress: opts.progress,
         ...(opts.signal ? { signal: opts.signal } : {}),
       };

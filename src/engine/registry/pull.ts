@@ -1,4 +1,3 @@
-import { Readable, Transform } from 'node:stream';
 import { InvalidArgumentError, NotFoundError, UnauthorizedError } from '../../api/index.js';
 import {
   familiarName,
@@ -7,6 +6,7 @@ import {
   type ImageReference,
   type ImageService,
 } from '../image/index.js';
+import type { BlobSources } from './blob-sources.js';
 import { sha256Of } from './digest.js';
 import {
   type Descriptor,
@@ -16,7 +16,9 @@ import {
   parseManifest,
   selectPlatform,
 } from './manifest.js';
+import type { PartialBlobs } from './partial-blobs.js';
 import { byteCounter, type ProgressSink, runBounded, shortDigest } from './progress.js';
+import { downloadResumable } from './resumable-download.js';
 import {
   errorOfStatus,
   type RegistrySession,
@@ -38,6 +40,10 @@ export interface PullJob {
   session: RegistrySession;
   images: PullImages;
   downloads: SharedDownloads;
+  /** Where broken-off layer downloads wait to be resumed. */
+  partial: PartialBlobs;
+  /** Told which repository holds each layer, for later pushes to mount them from. */
+  sources: BlobSources;
   progress: ProgressSink;
   signal?: AbortSignal;
 }
@@ -85,6 +91,9 @@ export async function pullImage(job: PullJob): Promise<ImageRecord> {
       await downloadShared(job, layer, scope);
       fetched.add(layer.digest);
     });
+    // The registry took the manifest, so this repository holds every layer it names.
+    const here = { host: job.session.domain, repository: ref.path };
+    await Promise.all(layers.map((l) => job.sources.add(l.digest, here)));
     const tag = ref.tag !== undefined && ref.digest === undefined ? familiarString(ref) : undefined;
     const { image, isTagUpdated } = await images.createFromRegistry({
       manifest: { bytes: manifest.bytes, digest: manifest.digest },
@@ -146,16 +155,18 @@ async function fetchManifest(job: PullJob, reference: string, scope: string): Pr
   return { bytes, digest, contentType: res.headers.get('content-type') ?? '' };
 }
 
-async function fetchBlob(job: PullJob, digest: string, scope: string): Promise<Response> {
+async function fetchBlob(job: PullJob, digest: string, scope: string, offset = 0): Promise<Response> {
   const res = await job.session.fetch(
     {
       method: 'GET',
       path: `/v2/${job.ref.path}/blobs/${digest}`,
+      ...(offset > 0 ? { headers: { Range: `bytes=${offset}-` } } : {}),
       ...(job.signal ? { signal: job.signal } : {}),
     },
     scope,
   );
-  if (!res.ok) {
+  // 416 for a range is the downloader's to handle: it starts over.
+  if (!res.ok && !(offset > 0 && res.status === 416)) {
     const text = registryErrorText(await readErrorBody(res), res.status);
     throw errorOfStatus(res.status, `error pulling blob ${digest}: ${text}`);
   }
@@ -174,12 +185,16 @@ async function fetchConfig(job: PullJob, config: Descriptor, scope: string): Pro
 /** One download per digest at a time, whichever pull asked first. */
 async function downloadShared(job: PullJob, layer: Descriptor, scope: string): Promise<void> {
   const id = shortDigest(layer.digest);
-  const running = job.downloads.get(layer.digest);
-  if (running) {
+  for (let running = job.downloads.get(layer.digest); running; running = job.downloads.get(layer.digest)) {
     job.progress({ status: 'Waiting', progressDetail: {}, id });
-    await running;
-    job.progress({ status: 'Download complete', progressDetail: {}, id });
-    return;
+    try {
+      await running;
+      job.progress({ status: 'Download complete', progressDetail: {}, id });
+      return;
+    } catch (e) {
+      // The other pull's failure (its client went away, say) is not ours: fetch it ourselves.
+      if (job.signal?.aborted) throw e;
+    }
   }
   const download = downloadLayer(job, layer, scope);
   job.downloads.set(layer.digest, download);
@@ -192,26 +207,23 @@ async function downloadShared(job: PullJob, layer: Descriptor, scope: string): P
 
 async function downloadLayer(job: PullJob, layer: Descriptor, scope: string): Promise<void> {
   const id = shortDigest(layer.digest);
-  const res = await fetchBlob(job, layer.digest, scope);
-  if (!res.body) throw new InvalidArgumentError(`blob ${layer.digest}: empty response`);
-  const counter = byteCounter(job.progress, id, 'Downloading', layer.size);
-  let received = 0;
-  const counting = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      received += chunk.length;
-      // A registry sending more than the manifest says is not to be trusted further.
-      if (received > layer.size) {
-        done(new InvalidArgumentError(`blob ${layer.digest}: more than the ${layer.size} bytes announced`));
-        return;
-      }
-      counter.add(chunk.length);
-      done(null, chunk);
+  await downloadResumable({
+    digest: layer.digest,
+    size: layer.size,
+    partial: job.partial,
+    request: (offset) => fetchBlob(job, layer.digest, scope, offset),
+    store: async (source) => {
+      await job.images.writeBlob(source, layer.digest, job.signal);
     },
+    onAttempt: () => byteCounter(job.progress, id, 'Downloading', layer.size),
+    onRetryWait: (seconds) =>
+      job.progress({
+        status: `Retrying in ${seconds} second${seconds === 1 ? '' : 's'}`,
+        progressDetail: {},
+        id,
+      }),
+    ...(job.signal ? { signal: job.signal } : {}),
   });
-  const body = Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0]);
-  body.once('error', (e) => counting.destroy(e));
-  await job.images.writeBlob(body.pipe(counting), layer.digest, job.signal);
-  counter.finish();
   job.progress({ status: 'Verifying Checksum', progressDetail: {}, id });
   job.progress({ status: 'Download complete', progressDetail: {}, id });
 }

@@ -1,6 +1,7 @@
 import { type Readable, Transform } from 'node:stream';
-import { NotFoundError } from '../../api/index.js';
+import { ForbiddenError, InvalidArgumentError, NotFoundError, UnauthorizedError } from '../../api/index.js';
 import { familiarName, familiarString, type ImageReference, type ImageService } from '../image/index.js';
+import type { BlobSource, BlobSources } from './blob-sources.js';
 import { sha256Of } from './digest.js';
 import { type Descriptor, parseManifest } from './manifest.js';
 import { byteCounter, type ProgressSink, runBounded, shortDigest } from './progress.js';
@@ -8,6 +9,8 @@ import { errorOfStatus, type RegistrySession, readErrorBody, registryErrorText }
 
 /** dockerd's default --max-concurrent-uploads. */
 const MAX_CONCURRENT_UPLOADS = 5;
+/** dockerd's cap on the repositories a layer's mount is tried from before it is uploaded. */
+const MAX_MOUNT_ATTEMPTS = 3;
 
 export type PushImages = Pick<
   ImageService,
@@ -21,6 +24,10 @@ export interface PushJob {
   images: PushImages;
   progress: ProgressSink;
   signal?: AbortSignal;
+  /** Where blobs were seen: mount sources for the layers, updated with what this push learns. */
+  sources: BlobSources;
+  /** Blobs above this many bytes go up in chunks of it; PUSH_CHUNK_BYTES by default. */
+  chunkBytes?: number;
 }
 
 /** The tags a push sends: the one named, or all of the repository's, as `docker push --all-tags`. */
@@ -46,8 +53,9 @@ export async function tagsToPush(ref: ImageReference, images: Pick<ImageService,
 }
 
 /**
- * Pushes one tag: every blob the registry lacks (HEAD first), then the manifest we
- * keep for the image, unchanged, so the digest the registry reports is ours.
+ * Pushes one tag: every blob the registry lacks (HEAD first), a layer mounted from
+ * another repository of the registry when one is known to hold it, then the manifest
+ * we keep for the image, unchanged, so the digest the registry reports is ours.
  */
 export async function pushTag(job: PushJob, tag: string): Promise<{ digest: string; size: number }> {
   const { ref, images, progress } = job;
@@ -68,11 +76,23 @@ export async function pushTag(job: PushJob, tag: string): Promise<{ digest: stri
     await runBounded(order, MAX_CONCURRENT_UPLOADS, async (i) => {
       const layer = parsed.layers[i] as Descriptor;
       const id = idOf(i);
+      const here: BlobSource = { host: job.session.domain, repository: ref.path };
       if (await blobExists(job, layer.digest, scope)) {
+        await job.sources.add(layer.digest, here);
         progress({ status: 'Layer already exists', progressDetail: {}, id });
         return;
       }
-      await uploadBlob(job, layer.digest, scope, id);
+      const mount = await tryMount(job, layer.digest, scope);
+      if (mount.mountedFrom !== undefined) {
+        await job.sources.add(layer.digest, here);
+        progress({ status: `Mounted from ${mount.mountedFrom}`, progressDetail: {}, id });
+        return;
+      }
+      await uploadBlob(job, layer.digest, scope, {
+        progressId: id,
+        ...(mount.upload !== undefined ? { upload: mount.upload } : {}),
+      });
+      await job.sources.add(layer.digest, here);
       progress({ status: 'Pushed', progressDetail: {}, id });
     });
     if (!(await blobExists(job, parsed.config.digest, scope))) {
@@ -122,41 +142,99 @@ function headErrorText(status: number): string {
   return `unexpected status from registry: ${status}`;
 }
 
-/** A monolithic upload: open a session, then PUT the whole blob with its digest. */
-async function uploadBlob(job: PushJob, digest: string, scope: string, progressId?: string): Promise<void> {
+/**
+ * Blobs up to this size go up in one PUT; bigger ones in chunks of this size (a PATCH
+ * each, with Content-Range), so no request carries more than this and a registry or
+ * proxy with a body limit still takes big layers. 8 MiB is a few seconds on a slow link
+ * and a small fraction of the time on a fast one.
+ */
+export const PUSH_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** What a mount attempt left: the repository mounted from, or an upload the registry opened instead. */
+interface MountOutcome {
+  mountedFrom?: string;
+  upload?: URL;
+}
+
+/**
+ * Tries to mount `digest` into the target repository from repositories of the same
+ * registry known to hold it, as dockerd does. 201 is a mount; 202 is the registry
+ * declining it and opening an upload instead, which the caller continues. Any refusal
+ * falls back to an upload: the sources are hints, and a registry owes us no mount.
+ */
+async function tryMount(job: PushJob, digest: string, scope: string): Promise<MountOutcome> {
+  const { session, signal, ref } = job;
+  const candidates = (await job.sources.sourcesOf(digest))
+    .filter((s) => s.host === session.domain && s.repository !== ref.path)
+    .slice(0, MAX_MOUNT_ATTEMPTS);
+  for (const source of candidates) {
+    const query = new URLSearchParams({ mount: digest, from: source.repository });
+    let res: Response;
+    try {
+      res = await session.fetch(
+        {
+          method: 'POST',
+          path: `/v2/${ref.path}/blobs/uploads/?${query}`,
+          ...(signal ? { signal } : {}),
+        },
+        // A mount reads the source: the token must also grant pull on it.
+        `${scope} repository:${source.repository}:pull`,
+      );
+    } catch (e) {
+      // A token server that will not grant (or cannot read) the wider scope: upload with the usual one.
+      if (isRefusal(e)) return {};
+      throw e;
+    }
+    if (res.status === 201) {
+      await res.body?.cancel();
+      return { mountedFrom: source.repository };
+    }
+    if (res.status === 202) {
+      await res.body?.cancel();
+      // The source no longer has it, or the registry does not mount: not a source to try again.
+      await job.sources.remove(digest, source);
+      return { upload: uploadLocation(res, session, digest) };
+    }
+    await res.body?.cancel();
+    // Denied: every other source of this registry would be too.
+    if (res.status === 401 || res.status === 403) return {};
+  }
+  return {};
+}
+
+function isRefusal(e: unknown): boolean {
+  return e instanceof UnauthorizedError || e instanceof ForbiddenError || e instanceof InvalidArgumentError;
+}
+
+/**
+ * Sends the blob (monolithic or in chunks) into an upload session, the one given or a
+ * new one, and closes it with its digest.
+ */
+async function uploadBlob(
+  job: PushJob,
+  digest: string,
+  scope: string,
+  opts: { progressId?: string; upload?: URL } = {},
+): Promise<void> {
   const { session, signal } = job;
-  const started = await session.fetch(
-    { method: 'POST', path: `/v2/${job.ref.path}/blobs/uploads/`, ...(signal ? { signal } : {}) },
-    scope,
-  );
-  if (started.status !== 202) {
-    throw errorOfStatus(started.status, registryErrorText(await readErrorBody(started), started.status));
-  }
-  await started.body?.cancel();
-  const location = started.headers.get('location');
-  if (!location) throw errorOfStatus(502, `registry gave no upload location for ${digest}`);
-  const url = new URL(location, session.baseUrl);
-  url.searchParams.set('digest', digest);
+  const { progressId } = opts;
+  let url = opts.upload ?? (await startUpload(job, digest, scope));
   const { stream, size } = await job.images.openBlob(digest);
-  let body: Readable = stream;
-  let finish = (): void => undefined;
-  if (progressId !== undefined) {
-    const counter = byteCounter(job.progress, progressId, 'Pushing', size);
-    finish = () => counter.finish();
-    const counting = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        counter.add(chunk.length);
-        done(null, chunk);
-      },
-    });
-    stream.once('error', (e) => counting.destroy(e));
-    body = stream.pipe(counting);
+  const counter =
+    progressId !== undefined ? byteCounter(job.progress, progressId, 'Pushing', size) : undefined;
+  let body: Readable | Buffer = Buffer.alloc(0);
+  if (size > (job.chunkBytes ?? PUSH_CHUNK_BYTES)) {
+    url = await uploadChunks(job, { url, stream, digest, scope }, (bytes) => counter?.add(bytes));
+  } else {
+    body = counter !== undefined ? stream.pipe(countingTransform(stream, counter)) : stream;
   }
+  url.searchParams.set('digest', digest);
+  const length = Buffer.isBuffer(body) ? 0 : size;
   const res = await session.fetch(
     {
       method: 'PUT',
       path: url.toString(),
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) },
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(length) },
       body,
       ...(signal ? { signal } : {}),
     },
@@ -166,5 +244,101 @@ async function uploadBlob(job: PushJob, digest: string, scope: string, progressI
     throw errorOfStatus(res.status, registryErrorText(await readErrorBody(res), res.status));
   }
   await res.body?.cancel();
-  finish();
+  counter?.finish();
+}
+
+async function startUpload(job: PushJob, digest: string, scope: string): Promise<URL> {
+  const { session, signal } = job;
+  const started = await session.fetch(
+    { method: 'POST', path: `/v2/${job.ref.path}/blobs/uploads/`, ...(signal ? { signal } : {}) },
+    scope,
+  );
+  if (started.status !== 202) {
+    throw errorOfStatus(started.status, registryErrorText(await readErrorBody(started), started.status));
+  }
+  await started.body?.cancel();
+  return uploadLocation(started, session, digest);
+}
+
+/**
+ * Sends the blob as PATCHes of `chunkBytes` with `Content-Range: start-end`, each to the
+ * Location the previous answer gave; returns where the closing PUT goes.
+ */
+async function uploadChunks(
+  job: PushJob,
+  upload: { url: URL; stream: Readable; digest: string; scope: string },
+  onBytes: (bytes: number) => void,
+): Promise<URL> {
+  const { session, signal } = job;
+  let { url } = upload;
+  let offset = 0;
+  for await (const chunk of chunksOf(upload.stream, job.chunkBytes ?? PUSH_CHUNK_BYTES)) {
+    const end = offset + chunk.length - 1;
+    const res = await session.fetch(
+      {
+        method: 'PATCH',
+        path: url.toString(),
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `${offset}-${end}`,
+          'Content-Length': String(chunk.length),
+        },
+        body: chunk,
+        ...(signal ? { signal } : {}),
+      },
+      upload.scope,
+    );
+    if (res.status !== 202) {
+      throw errorOfStatus(res.status, registryErrorText(await readErrorBody(res), res.status));
+    }
+    await res.body?.cancel();
+    // The registry says how much it holds; anything else than what we sent is a lost chunk.
+    const range = res.headers.get('range');
+    if (range !== null && range !== `0-${end}` && range !== `bytes=0-${end}`) {
+      throw errorOfStatus(502, `upload of ${upload.digest}: registry holds ${range}, sent 0-${end}`);
+    }
+    url = uploadLocation(res, session, upload.digest);
+    offset = end + 1;
+    onBytes(chunk.length);
+  }
+  return url;
+}
+
+/** Cuts a stream into buffers of exactly `size` bytes, the last one shorter. */
+export async function* chunksOf(stream: Readable, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const data of stream) {
+    let chunk = data as Buffer;
+    while (pendingBytes + chunk.length >= size) {
+      const take = size - pendingBytes;
+      pending.push(chunk.subarray(0, take));
+      yield Buffer.concat(pending);
+      chunk = chunk.subarray(take);
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (chunk.length > 0) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending);
+}
+
+function uploadLocation(res: Response, session: RegistrySession, digest: string): URL {
+  const location = res.headers.get('location');
+  if (!location) throw errorOfStatus(502, `registry gave no upload location for ${digest}`);
+  return new URL(location, session.baseUrl);
+}
+
+function countingTransform(source: Readable, counter: { add(bytes: number): void }): Transform {
+  const counting = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      counter.add(chunk.length);
+      done(null, chunk);
+    },
+  });
+  source.once('error', (e) => counting.destroy(e));
+  return counting;
 }

@@ -1,9 +1,9 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import {
   BerthError,
   ForbiddenError,
   InvalidArgumentError,
-  messageOf,
   NotFoundError,
   UnauthorizedError,
   UnavailableError,
@@ -15,6 +15,8 @@ import {
   parseChallenges,
   type RegistryCredentials,
 } from './auth.js';
+import { registryAgentFor } from './certs.js';
+import { httpFetch, networkErrorText, registryAgent } from './http.js';
 
 /** How the daemon reaches registries: which hosts may be spoken to in plain HTTP. */
 export interface RegistryOptions {
@@ -22,6 +24,11 @@ export interface RegistryOptions {
   insecureRegistries: readonly string[];
   /** When not empty, the only registries berthd may contact (`--allow-registry`), in the same forms. */
   allowedRegistries?: readonly string[];
+  /**
+   * dockerd's certs.d: `<certsDir>/<host:port>/` holds `*.crt` CAs and `*.cert`/`*.key`
+   * client pairs. A registry with such a directory is spoken to over verified HTTPS only.
+   */
+  certsDir?: string;
 }
 
 export interface RegistryRequest {
@@ -36,6 +43,17 @@ export interface RegistryRequest {
 const DOCKER_HUB = 'docker.io';
 const DOCKER_HUB_API = 'registry-1.docker.io';
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** How long an insecure registry gets to answer over HTTPS before plain HTTP is tried. */
+const HTTPS_ATTEMPT_TIMEOUT_MS = 10_000;
+
+/** For insecure registries, as dockerd's InsecureSkipVerify: TLS if offered, unverified. */
+const unverifiedAgent = registryAgent({ rejectUnauthorized: false });
+
+/** How one session reaches its registry, decided at its first request. */
+interface Endpoint {
+  baseUrl: string;
+  dispatcher: Dispatcher | undefined;
+}
 
 /** `docker.io` is served by another host name; everything else as written. */
 export function apiHostOf(domain: string): string {
@@ -132,14 +150,17 @@ export async function readLimited(res: Response, limit: number): Promise<Buffer>
  * dance (a bearer token from the realm, for the scope asked for, cached per scope).
  */
 export class RegistrySession {
-  readonly baseUrl: string;
+  /** `https://host` or `http://host`; final once the first request has been made. */
+  baseUrl: string;
+  private readonly host: string;
+  private endpoint: Promise<Endpoint> | undefined;
   private challenge: Promise<Challenge | undefined> | undefined;
   private readonly tokens = new Map<string, Promise<string>>();
 
   constructor(
     readonly domain: string,
     private readonly creds: RegistryCredentials,
-    options: RegistryOptions,
+    private readonly options: RegistryOptions,
   ) {
     const host = apiHostOf(domain);
     const allowed = options.allowedRegistries ?? [];
@@ -148,7 +169,55 @@ export class RegistrySession {
         `registry ${host} is not allowed: this daemon may only contact ${allowed.join(', ')}`,
       );
     }
+    this.host = host;
     this.baseUrl = `${isInsecureHost(host, options.insecureRegistries) ? 'http' : 'https'}://${host}`;
+  }
+
+  /**
+   * Where requests go. A registry with a certs.d directory: HTTPS, verified against the system
+   * CAs and its own, with its client certificates. Otherwise, as dockerd: HTTPS verified for
+   * secure registries; for insecure ones (loopback, `--insecure-registry`) HTTPS without
+   * verification when the registry speaks TLS, else plain HTTP.
+   */
+  private resolveEndpoint(signal?: AbortSignal): Promise<Endpoint> {
+    this.endpoint ??= (async (): Promise<Endpoint> => {
+      const https = `https://${this.host}`;
+      const agent = this.options.certsDir
+        ? await registryAgentFor(this.options.certsDir, this.host)
+        : undefined;
+      if (agent || !isInsecureHost(this.host, this.options.insecureRegistries))
+        return { baseUrl: https, dispatcher: agent };
+      if (await this.speaksTls(signal)) return { baseUrl: https, dispatcher: unverifiedAgent };
+      return { baseUrl: `http://${this.host}`, dispatcher: undefined };
+    })();
+    this.endpoint.then(
+      (e) => {
+        this.baseUrl = e.baseUrl;
+      },
+      () => {
+        // A failure (a bad certificate file, say) is reported; the next request tries again.
+        this.endpoint = undefined;
+      },
+    );
+    return this.endpoint;
+  }
+
+  /** Whether `GET https://host/v2/` gets any HTTP answer: dockerd's HTTPS-first for insecure registries. */
+  private async speaksTls(signal?: AbortSignal): Promise<boolean> {
+    const timeout = AbortSignal.timeout(HTTPS_ATTEMPT_TIMEOUT_MS);
+    try {
+      const res = await httpFetch(`https://${this.host}/v2/`, {
+        method: 'GET',
+        headers: {},
+        dispatcher: unverifiedAgent,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      await res.body?.cancel();
+      return true;
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      return false;
+    }
   }
 
   /** `GET /v2/` without credentials: what the registry asks for, if anything. */
@@ -200,27 +269,20 @@ export class RegistrySession {
   }
 
   async fetchRaw(req: RegistryRequest): Promise<Response> {
-    const url = /^https?:\/\//.test(req.path) ? req.path : `${this.baseUrl}${req.path}`;
-    const init: RequestInit & { duplex?: 'half' } = {
-      method: req.method,
-      headers: req.headers ?? {},
-      redirect: 'follow',
-    };
-    if (req.signal) init.signal = req.signal;
-    if (req.body !== undefined) {
-      init.body = Buffer.isBuffer(req.body)
-        ? new Uint8Array(req.body)
-        : (Readable.toWeb(req.body) as unknown as ReadableStream<Uint8Array<ArrayBuffer>>);
-      // Node's fetch streams a request body only when told it will not wait for the response first.
-      init.duplex = 'half';
-    }
+    const endpoint = await this.resolveEndpoint(req.signal);
+    const url = /^https?:\/\//.test(req.path) ? req.path : `${endpoint.baseUrl}${req.path}`;
     try {
-      return await fetch(url, init);
+      return await httpFetch(url, {
+        method: req.method,
+        headers: req.headers ?? {},
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+        ...(endpoint.dispatcher ? { dispatcher: endpoint.dispatcher } : {}),
+      });
     } catch (e) {
       if (req.signal?.aborted) throw e;
-      const cause = (e as { cause?: unknown }).cause;
       throw new UnavailableError(
-        `${req.method === 'HEAD' ? 'Head' : req.method === 'GET' ? 'Get' : req.method} "${url}": ${messageOf(cause ?? e)}`,
+        `${req.method === 'HEAD' ? 'Head' : req.method === 'GET' ? 'Get' : req.method} "${url}": ${networkErrorText(e)}`,
         { cause: e },
       );
     }
@@ -251,7 +313,8 @@ export class RegistrySession {
       });
     } else {
       if (service) url.searchParams.set('service', service);
-      if (scope !== '') url.searchParams.set('scope', scope);
+      // One `scope` parameter per scope, as Docker's token spec has it (a mount asks for two).
+      for (const item of scope.split(' ').filter((s) => s !== '')) url.searchParams.append('scope', item);
       if (this.creds.username) url.searchParams.set('account', this.creds.username);
       res = await this.fetchRaw({
         method: 'GET',

@@ -93,7 +93,7 @@ async function info(engine: Engine, ctx: RequestContext): Promise<void> {
     OSType: 'linux',
     Architecture: UNAME_ARCH[process.arch] ?? process.arch,
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [] },
+    RegistryConfig: registryConfigOf(engine.options),
     NCPU: cpus().length,
     MemTotal: totalmem(),
     DockerRootDir: engine.options.dataRoot,
@@ -187,4 +187,26 @@ export function addSystemRoutes(router: ApiRouter, engine: Engine): void {
     .on('GET', '/version', (ctx) => ctx.reply.json(200, versionOf()))
     .on('GET', '/info', (ctx) => info(engine, ctx))
     .on('GET', '/events', (ctx) => events(engine, ctx));
+}
+
+/**
+ * `docker info`'s registry section as dockerd fills it: loopback and the CIDRs of
+ * `--insecure-registry` as insecure ranges, its host names as insecure indexes, Docker
+ * Hub as the official index with the mirrors.
+ */
+function registryConfigOf(options: Engine['options']): Record<string, unknown> {
+  const insecure = options.insecureRegistries ?? [];
+  const isCidr = (entry: string) => /\/\d+$/.test(entry);
+  const mirrors = (options.registryMirrors ?? []).map((m) => (m.endsWith('/') ? m : `${m}/`));
+  const indexConfigs: Record<string, unknown> = {
+    'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true },
+  };
+  for (const host of insecure.filter((entry) => !isCidr(entry))) {
+    indexConfigs[host] = { Name: host, Mirrors: [], Secure: false, Official: false };
+  }
+  return {
+    InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8', ...insecure.filter(isCidr)],
+    IndexConfigs: indexConfigs,
+    Mirrors: mirrors,
+  };
 }

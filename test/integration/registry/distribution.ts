@@ -1,7 +1,8 @@
 /**
  * A real registry for the registry tests: Debian's `docker-registry` (the reference
  * distribution server) on 127.0.0.1 with a free port, its storage in a temp dir, and
- * htpasswd (bcrypt) auth when asked. stop() kills it and removes every file.
+ * htpasswd (bcrypt) auth when asked, and TLS (mutual when given client CAs) when asked.
+ * stop() kills it and removes every file.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,8 +20,15 @@ export interface Distribution {
 
 const REGISTRY_BIN = '/usr/bin/docker-registry';
 
+/** PEM files for `http.tls`: the server's certificate and key, and CAs that must sign client certificates. */
+export interface DistributionTls {
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+}
+
 export async function startDistribution(
-  opts: { user?: string; password?: string } = {},
+  opts: { user?: string; password?: string; tls?: DistributionTls } = {},
 ): Promise<Distribution> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
@@ -37,6 +45,10 @@ export async function startDistribution(
     'http:',
     `  addr: ${host}`,
   ];
+  if (opts.tls) {
+    lines.push('  tls:', `    certificate: ${opts.tls.certFile}`, `    key: ${opts.tls.keyFile}`);
+    if (opts.tls.clientCaFile) lines.push('    clientcas:', `      - ${opts.tls.clientCaFile}`);
+  }
   if (opts.user !== undefined && opts.password !== undefined) {
     const r = await runProgram('htpasswd', ['-Bbn', opts.user, opts.password]);
     if (r.code !== 0) throw new Error(`htpasswd failed: ${r.stderr}`);
@@ -70,6 +82,8 @@ export async function startDistribution(
       'docker-registry to answer',
       async () => {
         if (child.exitCode !== null) throw new StopWaiting(`docker-registry exited: ${logTail()}`);
+        // Over TLS (perhaps mutual) a probe would need the test's certificates: its log says when it listens.
+        if (opts.tls) return /listening on .*, tls/.test(logTail());
         try {
           const res = await fetch(`http://${host}/v2/`);
           await res.body?.cancel();
