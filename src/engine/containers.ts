@@ -29,6 +29,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import type { Logger } from './logger.js';
 import { generateContainerName, normalizeContainerName } from './names.js';
 import type { EndpointRequest, NetworkService } from './network/index.js';
+import { PhaseTimer } from './phase-timer.js';
 import {
   nextRestartDelayMs,
   restartsWithDaemon,
@@ -319,17 +320,8 @@ export class ContainerService {
     const bundleDir = this.deps.store.dirOf(id);
     const rootfsPath = join(bundleDir, 'rootfs');
     const mode = record.hostConfig.NetworkMode ?? 'bridge';
-    // Milliseconds per phase, logged at debug level so a slow phase is visible (issue 7).
-    // The rootfs branch and the network branch run side by side, so their phases overlap.
-    const phases: Record<string, number> = {};
-    const timed = async <T>(name: string, step: () => Promise<T>): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await step();
-      } finally {
-        phases[name] = Math.round((performance.now() - t0) * 10) / 10;
-      }
-    };
+    const timer = new PhaseTimer();
+    const timed = timer.time.bind(timer);
     const etc = etcFilesOf(bundleDir);
     try {
       // Independent until the spec: the rootfs (then volumes into it) and the network (then
@@ -372,42 +364,42 @@ export class ContainerService {
       if (networkBranch.status === 'rejected') throw networkBranch.reason;
       const userMounts = rootfsBranch.value;
       const { attachment, hostname } = networkBranch.value;
-      const specStart = performance.now();
-      const spec = await this.deps.buildSpec({
-        rootfs: rootfsPath,
-        readonlyRootfs: record.hostConfig.ReadonlyRootfs === true,
-        // `--init`: a small init as PID 1 reaps zombies and forwards signals.
-        args: record.hostConfig.Init
-          ? [INIT_PATH, '--', record.path, ...record.args]
-          : [record.path, ...record.args],
-        // buildSpec adds HOSTNAME and a default PATH, as Docker does.
-        env: record.config.Env ?? [],
-        cwd: record.config.WorkingDir ?? '',
-        user: record.config.User ?? '',
-        hostname,
-        terminal: record.config.Tty === true,
-        network: attachment.namespace,
-        mounts: [
-          { source: etc.hostsPath, destination: '/etc/hosts' },
-          { source: etc.hostnamePath, destination: '/etc/hostname' },
-          { source: etc.resolvConfPath, destination: '/etc/resolv.conf' },
-          ...(record.hostConfig.Init
-            ? [{ source: this.deps.initBinary, destination: INIT_PATH, readonly: true }]
-            : []),
-          ...userMounts,
-        ],
-        cgroupsPath: `${this.deps.cgroupParent}/${id}`,
-        ...optional('resources', resourcesOf(record.hostConfig)),
-        privileged: record.hostConfig.Privileged === true,
-        capAdd: record.hostConfig.CapAdd ?? [],
-        capDrop: record.hostConfig.CapDrop ?? [],
-        isolation: isolationOf(record.hostConfig, (ref) => {
-          const other = this.get(ref);
-          requireRunning(other.state.status, ref, other.id);
-          return other.state.pid;
+      const spec = await timed('spec', () =>
+        this.deps.buildSpec({
+          rootfs: rootfsPath,
+          readonlyRootfs: record.hostConfig.ReadonlyRootfs === true,
+          // `--init`: a small init as PID 1 reaps zombies and forwards signals.
+          args: record.hostConfig.Init
+            ? [INIT_PATH, '--', record.path, ...record.args]
+            : [record.path, ...record.args],
+          // buildSpec adds HOSTNAME and a default PATH, as Docker does.
+          env: record.config.Env ?? [],
+          cwd: record.config.WorkingDir ?? '',
+          user: record.config.User ?? '',
+          hostname,
+          terminal: record.config.Tty === true,
+          network: attachment.namespace,
+          mounts: [
+            { source: etc.hostsPath, destination: '/etc/hosts' },
+            { source: etc.hostnamePath, destination: '/etc/hostname' },
+            { source: etc.resolvConfPath, destination: '/etc/resolv.conf' },
+            ...(record.hostConfig.Init
+              ? [{ source: this.deps.initBinary, destination: INIT_PATH, readonly: true }]
+              : []),
+            ...userMounts,
+          ],
+          cgroupsPath: `${this.deps.cgroupParent}/${id}`,
+          ...optional('resources', resourcesOf(record.hostConfig)),
+          privileged: record.hostConfig.Privileged === true,
+          capAdd: record.hostConfig.CapAdd ?? [],
+          capDrop: record.hostConfig.CapDrop ?? [],
+          isolation: isolationOf(record.hostConfig, (ref) => {
+            const other = this.get(ref);
+            requireRunning(other.state.status, ref, other.id);
+            return other.state.pid;
+          }),
         }),
-      });
-      phases.spec = Math.round((performance.now() - specStart) * 10) / 10;
+      );
       const { pid } = await timed('conmonRuncCreate', () =>
         this.deps.runtime.create({
           id,
@@ -443,7 +435,7 @@ export class ContainerService {
       ]);
       if (started.status === 'rejected') throw started.reason;
       if (saved.status === 'rejected') throw saved.reason;
-      this.deps.log.debug({ id, phases }, 'container started');
+      this.deps.log.debug({ id, phases: timer.phases }, 'container started');
       this.watchHealth(record);
     } catch (e) {
       await this.deps.runtime.delete(id, { force: true }).catch(() => undefined);
@@ -537,19 +529,25 @@ export class ContainerService {
     if (!this.records.has(record.id)) return;
     this.health.stop(record.id);
     record.state.status = 'removing';
+    const timer = new PhaseTimer();
     // Mostly no-ops (an exit released all three already), each cheap when there is nothing to do.
-    await Promise.all([
-      this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined),
-      this.deps.network.release(record.id).catch(() => undefined),
-      this.deps.rootfs.unmount(join(this.deps.store.dirOf(record.id), 'rootfs')).catch(() => undefined),
-    ]);
+    await timer.time('release', () =>
+      Promise.all([
+        this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined),
+        this.deps.network.release(record.id).catch(() => undefined),
+        this.deps.rootfs.unmount(join(this.deps.store.dirOf(record.id), 'rootfs')).catch(() => undefined),
+      ]),
+    );
     for (const hook of this.beforeRemoveHooks) await hook(record.id);
-    await this.deps.rootfs.remove(record.id);
-    await this.deps.store.remove(record.id);
+    await timer.time('rootfsRemove', () => this.deps.rootfs.remove(record.id));
+    await timer.time('recordRemove', () => this.deps.store.remove(record.id));
     this.records.delete(record.id);
-    await this.deps.mounts.release(record.id, record.mounts ?? [], {
-      removeAnonymous: removeAnonymousVolumes,
-    });
+    await timer.time('mountsRelease', () =>
+      this.deps.mounts.release(record.id, record.mounts ?? [], {
+        removeAnonymous: removeAnonymousVolumes,
+      }),
+    );
+    this.deps.log.debug({ id: record.id, phases: timer.phases }, 'container removed');
     this.emit(record, 'destroy');
     this.settleWaiters(record.id, ['removed', 'not-running', 'next-exit'], record.state.exitCode);
   }
@@ -751,13 +749,18 @@ export class ContainerService {
   /** Notes a finished process: its exit code, and frees what only a running container holds. */
   private async recordExit(record: ContainerRecord): Promise<void> {
     this.health.stop(record.id);
-    const exit = await this.deps.runtime.readExit(record.id).catch(() => undefined);
+    const timer = new PhaseTimer();
+    const exit = await timer.time('readExit', () =>
+      this.deps.runtime.readExit(record.id).catch(() => undefined),
+    );
     // The container's init is gone, and with it every process of its pid namespace: the
     // runtime's state, the network and the mounts are independent and go side by side.
     await Promise.all([
-      this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined),
-      this.deps.network.release(record.id).catch(() => undefined),
-      (async () => {
+      timer.time('runtimeDelete', () =>
+        this.deps.runtime.delete(record.id, { force: true }).catch(() => undefined),
+      ),
+      timer.time('network', () => this.deps.network.release(record.id).catch(() => undefined)),
+      timer.time('unmount', async () => {
         // Volumes are mounted inside the rootfs: they go first.
         await this.deps.mounts
           .unprepare(record.id, record.mounts ?? [])
@@ -765,8 +768,9 @@ export class ContainerService {
         await this.deps.rootfs
           .unmount(join(this.deps.store.dirOf(record.id), 'rootfs'))
           .catch(() => undefined);
-      })(),
+      }),
     ]);
+    this.deps.log.debug({ id: record.id, phases: timer.phases }, 'container exited');
     delete record.network;
     record.state = {
       ...record.state,

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { ConflictError, NotFoundError, NotModifiedError } from '../api/index.js';
 import { CommandError, run } from './exec.js';
+import { deleteStopped, startThroughExecFifo } from './runc-state.js';
 
 export type RuncStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -70,14 +72,20 @@ export function createRunc(opts: { binary: string; root: string }): Runc {
       throw kindOf(id, e);
     }
   };
+  // runc's own id rule; anything else never reaches the file system here.
+  const stateDirOf = (id: string) => (/^[\w+-][\w+.-]*$/.test(id) ? join(opts.root, id) : undefined);
   return {
     async start(id) {
+      const stateDir = stateDirOf(id);
+      if (stateDir !== undefined && (await startThroughExecFifo(stateDir))) return;
       await exec(id, ['start', id]);
     },
     async kill(id, signal, killOpts = {}) {
       await exec(id, ['kill', ...(killOpts.all ? ['--all'] : []), id, signal]);
     },
     async delete(id, deleteOpts = {}) {
+      const stateDir = stateDirOf(id);
+      if (stateDir !== undefined && (await deleteStopped(stateDir))) return;
       await exec(id, ['delete', ...(deleteOpts.force ? ['--force'] : []), id]);
     },
     async pause(id) {

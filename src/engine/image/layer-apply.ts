@@ -25,6 +25,7 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 // As Linux's own limit on symlinks followed in one lookup.
 const MAX_LINKS_FOLLOWED = 40;
+const WRITE_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Extracts an uncompressed layer tar into `root`, the merged view of an overlay whose
@@ -119,7 +120,8 @@ class LayerApplier {
           constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
           0o600,
         );
-        await pipeline(data, handle.createWriteStream());
+        // Large writes: a layer's big files would otherwise go to disk 16 KiB at a time.
+        await pipeline(data, handle.createWriteStream({ highWaterMark: WRITE_CHUNK_BYTES }));
         break;
       }
       case 'directory':

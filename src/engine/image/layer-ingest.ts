@@ -9,6 +9,7 @@ import { asArchiveError, DigestPassThrough, isGzip, MaybeGunzip } from './tar-io
 
 export const LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 export const LAYER_TAR_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 /** A layer file checked against the digests that name it. */
 export interface VerifiedLayer {
@@ -41,9 +42,16 @@ export interface LayerIngestOptions {
 export async function ingestLayer(opts: LayerIngestOptions): Promise<VerifiedLayer> {
   const what = `layer ${opts.digest ?? opts.diffId}`;
   const stored = new DigestPassThrough();
-  const uncompressed = new DigestPassThrough();
+  const gunzip = new MaybeGunzip();
+  // An uncompressed layer's diff_id is its stored digest: one hash of its bytes is enough.
+  const uncompressed = new DigestPassThrough(() => gunzip.isGzip);
   const readLayer = async (consume: (tar: DigestPassThrough) => Promise<void>): Promise<void> => {
-    const source = pipeline(createReadStream(opts.file), stored, new MaybeGunzip(), uncompressed);
+    const source = pipeline(
+      createReadStream(opts.file, { highWaterMark: READ_CHUNK_BYTES }),
+      stored,
+      gunzip,
+      uncompressed,
+    );
     const [read, consumed] = await Promise.allSettled([source, consume(uncompressed)]);
     // When the consumer gives up (a bad entry), the reading side only sees a premature close:
     // report the consumer. When reading fails (bad gzip), the consumer only sees a short tar.
@@ -54,7 +62,7 @@ export async function ingestLayer(opts: LayerIngestOptions): Promise<VerifiedLay
     if (opts.digest !== undefined && digest !== opts.digest) {
       throw new InvalidArgumentError(`${what}: digest mismatch: content is ${digest}`);
     }
-    const diffId = uncompressed.digest();
+    const diffId = gunzip.isGzip ? uncompressed.digest() : digest;
     if (diffId !== opts.diffId) {
       throw new InvalidArgumentError(
         `${what}: diff_id mismatch: config says ${opts.diffId}, content is ${diffId}`,

@@ -46,6 +46,11 @@ export class MaybeGunzip extends Transform {
     void this.gunzipEnded.then(() => callback());
   }
 
+  /** Whether the input turned out to be gzip; known once the first bytes have passed. */
+  get isGzip(): boolean {
+    return this.gunzip !== undefined;
+  }
+
   private decide(): void {
     this.decided = true;
     if (!isGzip(this.head)) return;
@@ -72,8 +77,18 @@ export class DigestPassThrough extends Transform {
   private readonly hash: Hash = createHash('sha256');
   bytes = 0;
 
+  /**
+   * `shouldHash`, asked at the first chunk, lets a caller skip hashing bytes whose digest
+   * another hasher already gives (an uncompressed layer is its own diff); digest() is then
+   * not to be called.
+   */
+  constructor(private shouldHash: boolean | (() => boolean) = true) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
+    if (typeof this.shouldHash === 'function') this.shouldHash = this.shouldHash();
+    if (this.shouldHash) this.hash.update(chunk);
     this.bytes += chunk.length;
     callback(null, chunk);
   }

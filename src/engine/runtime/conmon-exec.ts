@@ -1,8 +1,7 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError, ConflictError, InvalidArgumentError } from '../../api/index.js';
 import { ConmonExecError, spawnExecConmon } from '../../platform/index.js';
-import { writeJsonAtomic } from '../../store/index.js';
 import { grantableCapabilities } from './capabilities.js';
 import type { ExecProcess, ExecProcessOptions, OciSpec } from './types.js';
 import { resolveUser } from './user.js';
@@ -83,7 +82,8 @@ export async function runExec(
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const processSpecPath = join(dir, 'process.json');
-  await writeJsonAtomic(processSpecPath, process);
+  // Read once by runc right away and never again: no need to reach the disk.
+  await writeFile(processSpecPath, JSON.stringify(process), { mode: 0o600 });
   const logPath = join(dir, 'exec.log');
   try {
     const { pid, exited } = await spawnExecConmon({

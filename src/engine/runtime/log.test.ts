@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseLogRecord, parseTimeSeconds, readLog, toDockerTime } from './log.js';
+import { changeWaiter, parseLogRecord, parseTimeSeconds, readLog, toDockerTime } from './log.js';
 import type { ReadLogOptions } from './types.js';
 
 const T = (second: number) => `2024-05-01T10:00:${String(second).padStart(2, '0')}.123456789+00:00`;
@@ -133,6 +133,22 @@ test('readLog follow stops when aborted', async () => {
   }
   assert.deepEqual(seen, ['one\n']);
   assert.ok(Date.now() - started < 900, 'abort ends the wait at once');
+});
+
+test("a follower's wait returns at once for a signal that aborted before it began", {
+  timeout: 5000,
+}, async (t) => {
+  // No timer ever fires: only the aborted signal can end the wait. readLog reaches this
+  // when its done signal aborts while it is reading, after it last looked at the signal.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const done = new AbortController();
+  done.abort();
+  const waiter = changeWaiter(path, [done.signal]);
+  try {
+    await waiter.wait(1000);
+  } finally {
+    waiter.close();
+  }
 });
 
 test('readLog of a missing file is NotFoundError', async () => {

@@ -19,11 +19,24 @@ const READ_CHUNK_BYTES = 64 * 1024;
 /** fs.watch can miss events (e.g. on some overlay setups); re-check this often regardless. */
 const FOLLOW_RECHECK_MS = 1000;
 
+const WHOLE_TIME_WITH_ZONE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/;
+const FRACTION = /^\.\d+$/;
+/** conmon writes many lines a second: their whole seconds are parsed once (Date.parse is slow). */
+let lastWholeTime = '';
+let lastWholeSeconds = Number.NaN;
+
 /** Parses RFC 3339 with up to nanosecond fractions, which Date.parse would round or reject. */
 export function parseTimeSeconds(time: string): number {
-  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(time);
-  if (!match) return Number.NaN;
-  return Date.parse(`${match[1]}${match[3]}`) / 1000 + Number(`0${match[2] ?? ''}`);
+  const zoneStart = time.endsWith('Z') ? time.length - 1 : time.length - 6;
+  if (zoneStart < 19) return Number.NaN;
+  const fraction = time.slice(19, zoneStart);
+  if (fraction !== '' && !FRACTION.test(fraction)) return Number.NaN;
+  const whole = time.slice(0, 19) + time.slice(zoneStart);
+  if (whole !== lastWholeTime) {
+    lastWholeTime = whole;
+    lastWholeSeconds = WHOLE_TIME_WITH_ZONE.test(whole) ? Date.parse(whole) / 1000 : Number.NaN;
+  }
+  return fraction === '' ? lastWholeSeconds : lastWholeSeconds + Number(`0${fraction}`);
 }
 
 /** undefined for a line that is not a k8s-file record. */
@@ -42,27 +55,50 @@ export function parseLogRecord(line: Buffer): LogRecord | undefined {
     seconds,
     stream,
     // Tags are colon-separated; the first says whether the line goes on.
-    isPartial: tags.split(':')[0] === 'P',
+    isPartial: tags === 'P' || tags.startsWith('P:'),
     content: tagEnd < 0 ? Buffer.alloc(0) : line.subarray(tagEnd + 1),
   };
 }
 
+let lastDockerSeconds = Number.NaN;
+let lastDockerWhole = '';
+
 /** Docker's timestamps: RFC 3339 in UTC with `Z` and the nanoseconds, trailing zeros cut. */
 export function toDockerTime(time: string, seconds: number): string {
   const fraction = /\.(\d+)/.exec(time)?.[1]?.replace(/0+$/, '') ?? '';
-  const whole = new Date(Math.floor(seconds) * 1000).toISOString().slice(0, 19);
-  return `${whole}${fraction ? `.${fraction}` : ''}Z`;
+  const wholeSeconds = Math.floor(seconds);
+  if (wholeSeconds !== lastDockerSeconds) {
+    lastDockerSeconds = wholeSeconds;
+    lastDockerWhole = new Date(wholeSeconds * 1000).toISOString().slice(0, 19);
+  }
+  return `${lastDockerWhole}${fraction ? `.${fraction}` : ''}Z`;
 }
 
-function toLogLine(record: LogRecord): LogLine {
-  return {
-    time: toDockerTime(record.time, record.seconds),
-    stream: record.stream,
-    content: record.isPartial ? record.content : Buffer.concat([record.content, Buffer.from('\n')]),
-  };
+/** A line as readers get it; its Docker time is worked out only for those who ask (`--timestamps`). */
+class ReadLine implements LogLine {
+  constructor(
+    private readonly record: LogRecord,
+    readonly content: Buffer,
+  ) {}
+
+  get stream(): 'stdout' | 'stderr' {
+    return this.record.stream;
+  }
+
+  get time(): string {
+    return toDockerTime(this.record.time, this.record.seconds);
+  }
 }
 
-/** Cuts bytes into complete lines, holding back a last line that is still being written. */
+/** `record` read from `line`, the file's bytes with their newline: a full line's content keeps it. */
+function toLogLine(record: LogRecord, line: Buffer): LogLine {
+  return new ReadLine(
+    record,
+    record.isPartial ? record.content : line.subarray(line.length - record.content.length - 1),
+  );
+}
+
+/** Cuts bytes into complete lines with their newlines, holding back a last line still being written. */
 class LineSplitter {
   private rest: Buffer = Buffer.alloc(0);
 
@@ -72,7 +108,7 @@ class LineSplitter {
     const lines: Buffer[] = [];
     let start = 0;
     for (let end = data.indexOf(NEWLINE); end >= 0; end = data.indexOf(NEWLINE, start)) {
-      lines.push(data.subarray(start, end));
+      lines.push(data.subarray(start, end + 1));
       start = end + 1;
     }
     this.rest = data.subarray(start);
@@ -82,26 +118,26 @@ class LineSplitter {
 
 /** Keeps the last `count` lines, a line being the partial pieces up to and including its full record. */
 class TailBuffer {
-  private readonly lines: LogRecord[][] = [];
-  private open: LogRecord[] = [];
+  private readonly complete: LogLine[][] = [];
+  private open: LogLine[] = [];
 
   constructor(private readonly count: number) {}
 
-  push(record: LogRecord): void {
-    this.open.push(record);
+  push(record: LogRecord, line: LogLine): void {
+    this.open.push(line);
     if (record.isPartial) return;
-    this.lines.push(this.open);
+    this.complete.push(this.open);
     this.open = [];
-    if (this.lines.length > this.count) this.lines.shift();
+    if (this.complete.length > this.count) this.complete.shift();
   }
 
-  records(): LogRecord[] {
-    return this.count === 0 ? [] : [...this.lines.flat(), ...this.open];
+  lines(): LogLine[] {
+    return this.count === 0 ? [] : [...this.complete.flat(), ...this.open];
   }
 }
 
 /** Resolves on the next change of the file, after `ms`, or when one of `signals` aborts. */
-function changeWaiter(path: string, signals: (AbortSignal | undefined)[]) {
+export function changeWaiter(path: string, signals: (AbortSignal | undefined)[]) {
   const wakers = signals.filter((s): s is AbortSignal => s !== undefined);
   let wake: (() => void) | undefined;
   // A change seen while nobody waits must still cut the next wait short.
@@ -113,7 +149,8 @@ function changeWaiter(path: string, signals: (AbortSignal | undefined)[]) {
   return {
     wait(ms: number): Promise<void> {
       return new Promise((resolve) => {
-        if (hasChanged) {
+        // An abort that came while the caller was reading fires no event for a listener added now.
+        if (hasChanged || wakers.some((s) => s.aborted)) {
           hasChanged = false;
           resolve();
           return;
@@ -156,35 +193,47 @@ export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncIt
   let offset = 0;
   let isPastUntil = false;
 
-  /** Records appended since the last call, read a chunk at a time up to the current end. */
-  async function* newRecords(): AsyncGenerator<LogRecord> {
-    if ((await handle.stat()).size < offset) offset = 0; // truncated: start over
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-      if (bytesRead === 0) return;
-      offset += bytesRead;
-      for (const line of splitter.push(buffer.subarray(0, bytesRead))) {
-        const record = parseLogRecord(line);
-        if (!record) continue;
-        if (opts.sinceSeconds !== undefined && record.seconds < opts.sinceSeconds) continue;
-        if (opts.untilSeconds !== undefined && record.seconds > opts.untilSeconds) {
-          // conmon appends in time order: nothing later can qualify.
-          isPastUntil = true;
-          return;
-        }
-        yield record;
+  /**
+   * The records of the next chunk appended since the last call, each with its line;
+   * undefined at the current end. A whole chunk is parsed at once: yielding per record
+   * from here too would double the per-line cost of the generator.
+   */
+  async function nextChunk(): Promise<[LogRecord, Buffer][] | undefined> {
+    if (isPastUntil) return undefined;
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    if (bytesRead === 0) return undefined;
+    offset += bytesRead;
+    const records: [LogRecord, Buffer][] = [];
+    for (const line of splitter.push(buffer.subarray(0, bytesRead))) {
+      const record = parseLogRecord(line.subarray(0, line.length - 1));
+      if (!record) continue;
+      if (opts.sinceSeconds !== undefined && record.seconds < opts.sinceSeconds) continue;
+      if (opts.untilSeconds !== undefined && record.seconds > opts.untilSeconds) {
+        // conmon appends in time order: nothing later can qualify.
+        isPastUntil = true;
+        break;
       }
+      records.push([record, line]);
     }
+    return records;
+  }
+
+  async function rewindIfTruncated(): Promise<void> {
+    if ((await handle.stat()).size < offset) offset = 0;
   }
 
   let waiter: ReturnType<typeof changeWaiter> | undefined;
   try {
     if (opts.tail === undefined) {
-      for await (const record of newRecords()) yield toLogLine(record);
+      for (let chunk = await nextChunk(); chunk; chunk = await nextChunk()) {
+        for (const [record, line] of chunk) yield toLogLine(record, line);
+      }
     } else {
       const tail = new TailBuffer(Math.max(0, opts.tail));
-      for await (const record of newRecords()) tail.push(record);
-      for (const record of tail.records()) yield toLogLine(record);
+      for (let chunk = await nextChunk(); chunk; chunk = await nextChunk()) {
+        for (const [record, line] of chunk) tail.push(record, toLogLine(record, line));
+      }
+      yield* tail.lines();
     }
     if (!opts.follow || isPastUntil) return;
     waiter = changeWaiter(path, [opts.signal, opts.done]);
@@ -192,7 +241,10 @@ export async function* readLog(path: string, opts: ReadLogOptions = {}): AsyncIt
       if (opts.signal?.aborted) return;
       // Ask before draining, so whatever was written before "done" is still read.
       const isDone = opts.done?.aborted ?? false;
-      for await (const record of newRecords()) yield toLogLine(record);
+      await rewindIfTruncated();
+      for (let chunk = await nextChunk(); chunk; chunk = await nextChunk()) {
+        for (const [record, line] of chunk) yield toLogLine(record, line);
+      }
       if (isDone || isPastUntil) return;
       await waiter.wait(FOLLOW_RECHECK_MS);
     }

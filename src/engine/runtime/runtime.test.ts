@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { InvalidArgumentError } from '../../api/index.js';
+import { InvalidArgumentError, NotModifiedError } from '../../api/index.js';
 import { run } from '../../platform/index.js';
 import { buildSpec, createRuntime, readLog } from './index.js';
 import type { ContainerRuntime, ExitRecord, SpecOptions } from './types.js';
@@ -301,6 +301,45 @@ describe('conmon + runc runtime', () => {
     } finally {
       await second.close();
     }
+  });
+
+  test('start releases the exec fifo itself: the process runs and runc agrees it is running', async () => {
+    const id = uniqueId('fifo');
+    await create(id, ['sleep', '30']);
+    const stateDir = join(execRoot, 'runc', id);
+    assert.ok((await readdir(stateDir)).includes('exec.fifo'));
+    await runtime.start(id);
+    assert.equal((await runtime.state(id))?.status, 'running');
+    assert.ok(!(await readdir(stateDir)).includes('exec.fifo'));
+    // A second start has no fifo to release: runc's own answer comes back.
+    await assert.rejects(runtime.start(id), NotModifiedError);
+    await runtime.delete(id, { force: true });
+  });
+
+  test('start of a container whose init died is refused, not left hanging', async () => {
+    const id = uniqueId('dead');
+    const { pid } = await create(id, ['true']);
+    process.kill(pid, 'SIGKILL');
+    await assert.rejects(runtime.start(id), /already dead|not running|stopped/);
+    await runtime.delete(id, { force: true });
+  });
+
+  test('delete of a stopped container removes its cgroups and runc state', async () => {
+    const id = uniqueId('gone');
+    await create(id, ['true']);
+    const state = JSON.parse(await readFile(join(execRoot, 'runc', id, 'state.json'), 'utf8')) as {
+      cgroup_paths: Record<string, string>;
+    };
+    const cgroups = [...new Set(Object.values(state.cgroup_paths))];
+    assert.ok(cgroups.length > 0);
+    const exited = exitOf(id);
+    await runtime.start(id);
+    await exited;
+    await runtime.delete(id);
+    assert.equal(await runtime.state(id), undefined);
+    const left = [];
+    for (const dir of cgroups) if ((await listIfExists(dir)).length > 0) left.push(dir);
+    assert.deepEqual(left, []);
   });
 
   test('leaves no conmon behind', async () => {

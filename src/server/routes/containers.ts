@@ -12,6 +12,7 @@ import {
   StreamKind,
 } from '../../api/index.js';
 import type { ContainerRecord, Engine, LogLine, WaitCondition } from '../../engine/index.js';
+import { BatchedWriter } from '../batched-writer.js';
 import { queryBool, queryInt, type RequestContext, readJson } from '../context.js';
 import { type Filters, matchesAny, matchesLabels, parseFilters, parseTimestamp } from '../filters.js';
 import type { ApiRouter } from '../router.js';
@@ -164,15 +165,16 @@ async function pipeLines(
   out: Writable,
   opts: { tty: boolean; stdout: boolean; stderr: boolean; timestamps: boolean },
 ): Promise<void> {
+  const writer = new BatchedWriter(out);
   for await (const line of lines) {
     if (line.stream === 'stdout' ? !opts.stdout : !opts.stderr) continue;
     const payload = opts.timestamps
       ? Buffer.concat([Buffer.from(`${line.time} `), line.content])
       : line.content;
     const kind = line.stream === 'stdout' ? StreamKind.Stdout : StreamKind.Stderr;
-    const chunk = opts.tty ? payload : encodeFrame(kind, payload);
-    if (!out.write(chunk)) await new Promise((resolve) => out.once('drain', resolve));
+    await writer.write(opts.tty ? payload : encodeFrame(kind, payload));
   }
+  writer.flush();
 }
 
 async function logs(engine: Engine, ctx: RequestContext): Promise<void> {

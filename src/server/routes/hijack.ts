@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   compareApiVersions,
   DEFAULT_DETACH_KEYS,
@@ -11,6 +11,7 @@ import {
   StreamKind,
 } from '../../api/index.js';
 import type { LogLine } from '../../engine/index.js';
+import { BatchedWriter } from '../batched-writer.js';
 import type { RequestContext } from '../context.js';
 
 /** The stdin side of an engine session: what the hijacked connection writes into. */
@@ -61,21 +62,6 @@ export function terminalSizeOf(query: URLSearchParams): { height: number; width:
   return { height: parse('h'), width: parse('w') };
 }
 
-async function writeChunk(out: Writable, chunk: Buffer): Promise<void> {
-  if (out.destroyed || out.writableEnded) return;
-  if (!out.write(chunk)) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        out.off('drain', done);
-        out.off('close', done);
-        resolve();
-      };
-      out.on('drain', done);
-      out.on('close', done);
-    });
-  }
-}
-
 /**
  * Serves a container's or exec's stdio over a hijacked connection, as Docker does:
  * raw bytes with a TTY, stdout/stderr frames without; client bytes go to stdin until the
@@ -97,11 +83,13 @@ export async function serveHijacked(ctx: RequestContext, opts: HijackOptions): P
     : ignoreInput(input);
   try {
     await opts.onHijacked?.(sendText);
+    const writer = new BatchedWriter(out);
     for await (const line of opts.output(signal)) {
       if (line.stream === 'stdout' ? !opts.stdout : !opts.stderr) continue;
       const kind = line.stream === 'stdout' ? StreamKind.Stdout : StreamKind.Stderr;
-      await writeChunk(out, opts.tty ? line.content : encodeFrame(kind, line.content));
+      await writer.write(opts.tty ? line.content : encodeFrame(kind, line.content));
     }
+    writer.flush();
   } finally {
     stop.abort();
     await stdinDone;
