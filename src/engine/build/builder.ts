@@ -88,9 +88,9 @@ export class Builder {
     try {
       const contextDir = join(work, 'context');
       await mkdir(contextDir);
-      const text = await unpackContext(req.context, contextDir, req.dockerfile || 'Dockerfile');
-      const run = new BuildRun(this.deps, req, out, contextDir, work);
-      return await run.execute(text);
+      const context = await unpackContext(req.context, contextDir, req.dockerfile || 'Dockerfile');
+      const run = new BuildRun(this.deps, req, out, contextDir, context.digests, work);
+      return await run.execute(context.dockerfile);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -165,6 +165,8 @@ class BuildRun {
     private readonly req: BuildRequest,
     private readonly out: BuildOutput,
     private readonly contextDir: string,
+    /** The context files' content digests, as long as nothing but the unpacking wrote them. */
+    private readonly contextDigests: Map<string, string>,
     private readonly work: string,
   ) {
     this.signal = AbortSignal.any([req.signal, this.failed.signal]);
@@ -687,7 +689,9 @@ class BuildRun {
       }
       const source = fields.get('source') ?? fields.get('src') ?? '.';
       const [found] = await resolveSources(this.contextDir, [source]);
-      const files = await checksumOf([found as Source]);
+      const files = await checksumOf([found as Source], this.contextDigests);
+      // A read-write bind lets a RUN change the context: its digests can no longer be trusted.
+      if (rw) this.contextDigests.clear();
       return {
         bind: async () => `${(found as Source).hostPath}:${absolute}:${access}`,
         key: `bind:${source}:${absolute}:${files}`,
@@ -823,7 +827,7 @@ class BuildRun {
         `When using ${ins.keyword} with more than one source file, the destination must be a directory and end with a /`,
       );
     }
-    const files = await checksumOf(sources);
+    const files = await checksumOf(sources, this.contextDigests);
     const chown = flag('chown');
     const chmod = flag('chmod');
     let mode: number | undefined;

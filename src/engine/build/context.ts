@@ -5,16 +5,33 @@ import { InvalidArgumentError, messageOf } from '../../api/index.js';
 import { applyLayerTar, MaybeGunzip } from '../image/index.js';
 import { IgnoreMatcher } from './dockerignore.js';
 
+export interface UnpackedContext {
+  dockerfile: string;
+  /** sha256 (hex) of each regular file's content, by host path, hashed as it streamed in. */
+  digests: Map<string, string>;
+}
+
 /**
  * Unpacks the build context (a tar, maybe gzip) into `dir` as it streams in, then
  * removes what `.dockerignore` leaves out, so COPY never sees it. Entries that would
  * land outside `dir` fail the build. Returns the Dockerfile's text.
  */
-export async function unpackContext(tar: Readable, dir: string, dockerfile: string): Promise<string> {
+export async function unpackContext(
+  tar: Readable,
+  dir: string,
+  dockerfile: string,
+): Promise<UnpackedContext> {
   const gunzip = new MaybeGunzip();
   tar.on('error', (e) => gunzip.destroy(e));
+  const digests = new Map<string, string>();
   try {
-    await applyLayerTar(tar.pipe(gunzip), dir, 'build context', { plainNames: true });
+    await applyLayerTar(tar.pipe(gunzip), dir, 'build context', {
+      plainNames: true,
+      onWritten: (path, digest) => {
+        if (digest === undefined) digests.delete(path);
+        else digests.set(path, digest);
+      },
+    });
   } catch (e) {
     throw new InvalidArgumentError(`failed to read the build context: ${messageOf(e)}`, { cause: e });
   }
@@ -39,7 +56,7 @@ export async function unpackContext(tar: Readable, dir: string, dockerfile: stri
   // Docker sends both files even when ignored, and drops them once read.
   if (matcher.isIgnored(dockerfilePath)) await rm(join(dir, dockerfilePath), { force: true });
   if (matcher.isIgnored('.dockerignore')) await rm(join(dir, '.dockerignore'), { force: true });
-  return text;
+  return { dockerfile: text, digests };
 }
 
 async function removeIgnored(root: string, relative: string, matcher: IgnoreMatcher): Promise<void> {

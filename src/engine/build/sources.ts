@@ -84,16 +84,23 @@ function globRegex(part: string): RegExp {
   return new RegExp(`${out}$`);
 }
 
-/** A digest of names, modes, link targets and contents: what COPY's cache key depends on. */
-export async function checksumOf(sources: readonly Source[]): Promise<string> {
+/** The sha256 (hex) of a file's content when it is already known, by host path. */
+export type KnownDigests = ReadonlyMap<string, string>;
+
+/**
+ * A digest of names, modes, link targets and contents' digests: what COPY's cache key
+ * depends on. A file whose digest `known` holds (the context, hashed as it was unpacked)
+ * is not read again.
+ */
+export async function checksumOf(
+  sources: readonly Source[],
+  known: KnownDigests = new Map(),
+): Promise<string> {
   const hash = createHash('sha256');
   const visit = async (path: string, name: string, stats: Stats): Promise<void> => {
     hash.update(`${name}\0${stats.mode}\0`);
     if (stats.isSymbolicLink()) hash.update(await readlink(path));
-    else if (stats.isFile())
-      await pipeline(createReadStream(path), async (chunks: AsyncIterable<Buffer>) => {
-        for await (const chunk of chunks) hash.update(chunk);
-      });
+    else if (stats.isFile()) hash.update(known.get(path) ?? (await contentDigest(path)));
     else if (stats.isDirectory()) {
       for (const child of (await readdir(path)).sort()) {
         const childPath = join(path, child);
@@ -103,6 +110,14 @@ export async function checksumOf(sources: readonly Source[]): Promise<string> {
     hash.update('\0');
   };
   for (const source of sources) await visit(source.hostPath, source.relative, source.stats);
+  return hash.digest('hex');
+}
+
+async function contentDigest(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) hash.update(chunk);
+  });
   return hash.digest('hex');
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   chmod,
@@ -26,6 +27,13 @@ const OPAQUE_MARKER = '.wh..wh..opq';
 // As Linux's own limit on symlinks followed in one lookup.
 const MAX_LINKS_FOLLOWED = 40;
 const WRITE_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Regular files up to this size are read into memory and written in the background while
+ * the tar reads on, this many at once: a layer or context of many small files is bound
+ * by file-system calls, which run in parallel on libuv's threads but not one after another.
+ */
+const BACKGROUND_FILE_BYTES = 1024 * 1024;
+const MAX_BACKGROUND_WRITES = 32;
 
 /**
  * Extracts an uncompressed layer tar into `root`, the merged view of an overlay whose
@@ -53,14 +61,16 @@ export async function applyLayerTar(
       entry.resume();
     }
     await feeding;
+    await applier.finish();
   } catch (e) {
     tar.destroy();
     reader.destroy();
     // The parse error, if that is what failed, already surfaced through the iterator.
     await feeding.catch(() => undefined);
+    // Nothing may still be writing when the caller cleans up after the failure.
+    await applier.settle();
     throw asArchiveError(e, what);
   }
-  await applier.finish();
 }
 
 /** How `docker cp` extracts, where a layer's rules differ. */
@@ -73,6 +83,11 @@ export interface ApplyOptions {
   plainNames?: boolean;
   /** Refuse to replace a directory with a non-directory or the reverse (Docker's noOverwriteDirNonDir). */
   noOverwriteDirNonDir?: boolean;
+  /**
+   * Told of every path an entry writes, with the sha256 (hex) of its content for a regular
+   * file and undefined for anything else: a build hashes its context while unpacking it.
+   */
+  onWritten?: (path: string, contentDigest: string | undefined) => void;
 }
 
 class LayerApplier {
@@ -80,6 +95,14 @@ class LayerApplier {
   private readonly written = new Set<string>();
   /** Directory mtimes are set last: creating their children would change them again. */
   private readonly directoryTimes: { path: string; mtime: Date }[] = [];
+  /** Small files being written in the background, by absolute path. */
+  private readonly writes = new Map<string, Promise<void>>();
+  private writeError: unknown;
+  /**
+   * Directory lookups already resolved (key: the entry's parent components), valid until
+   * something other than a new file or directory changes the tree: then it is cleared.
+   */
+  private readonly resolvedDirectories = new Map<string, string[]>();
 
   constructor(
     private readonly root: string,
@@ -90,10 +113,13 @@ class LayerApplier {
   async apply(header: Header, data: AsyncIterable<Uint8Array>): Promise<void> {
     const parts = [...(this.opts.under ?? []), ...this.entryParts(header.name)];
     if (parts.length === (this.opts.under?.length ?? 0)) return; // the layer's own root: keep the snapshot's
+    if (this.writeError !== undefined) throw this.writeError;
     const base = parts[parts.length - 1] as string;
     const parent = await this.resolveDirectory(parts.slice(0, -1), true);
 
     if (!this.opts.plainNames && base === OPAQUE_MARKER) {
+      await this.settleWrites();
+      this.resolvedDirectories.clear();
       await this.makeOpaque(parent);
       return;
     }
@@ -101,6 +127,8 @@ class LayerApplier {
       const victim = base.slice(WHITEOUT_PREFIX.length);
       if (victim === '' || victim === '.' || victim === '..')
         throw this.invalid(`invalid whiteout "${header.name}"`);
+      await this.settleWrites();
+      this.resolvedDirectories.clear();
       await rm(join(this.root, ...parent, victim), { recursive: true, force: true });
       return;
     }
@@ -108,8 +136,22 @@ class LayerApplier {
     const relative = [...parent, base].join('/');
     const path = join(this.root, relative);
     const type = header.type ?? 'file';
+    await this.writes.get(path);
     await this.clearFor(path, type === 'directory', header.name);
     const mode = (header.mode ?? 0o644) & 0o7777;
+    const isRegular = type === 'file' || type === 'contiguous-file';
+    if (!isRegular) this.opts.onWritten?.(path, undefined);
+
+    if (isRegular && (header.size ?? 0) <= BACKGROUND_FILE_BYTES) {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of data) chunks.push(chunk);
+      const content = Buffer.concat(chunks);
+      const { onWritten } = this.opts;
+      if (onWritten) onWritten(path, createHash('sha256').update(content).digest('hex'));
+      this.written.add(relative);
+      await this.writeInBackground(path, content, header, mode);
+      return;
+    }
 
     switch (type) {
       case 'file':
@@ -120,8 +162,16 @@ class LayerApplier {
           constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
           0o600,
         );
+        const hash = this.opts.onWritten ? createHash('sha256') : undefined;
+        const hashed = async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            hash?.update(chunk);
+            yield chunk;
+          }
+        };
         // Large writes: a layer's big files would otherwise go to disk 16 KiB at a time.
-        await pipeline(data, handle.createWriteStream({ highWaterMark: WRITE_CHUNK_BYTES }));
+        await pipeline(data, hashed, handle.createWriteStream({ highWaterMark: WRITE_CHUNK_BYTES }));
+        if (hash) this.opts.onWritten?.(path, hash.digest('hex'));
         break;
       }
       case 'directory':
@@ -137,6 +187,8 @@ class LayerApplier {
           throw this.invalid(`symlink "${header.name}" -> "${target}" escapes the root`);
         }
         await symlink(target, path);
+        // Lookups through this name now lead elsewhere.
+        this.resolvedDirectories.clear();
         break;
       }
       case 'link': {
@@ -149,6 +201,7 @@ class LayerApplier {
           throw this.invalid(`hardlink "${header.name}" -> "${targetName}" escapes the root`);
         const targetParent = await this.resolveDirectory(targetParts.slice(0, -1), false);
         const targetPath = join(this.root, ...targetParent, targetParts[targetParts.length - 1] as string);
+        await this.writes.get(targetPath);
         const targetStat = await lstat(targetPath).catch((e: NodeJS.ErrnoException) => {
           if (e.code === 'ENOENT')
             throw this.invalid(`hardlink "${header.name}" -> "${targetName}": no such file`);
@@ -184,7 +237,55 @@ class LayerApplier {
   }
 
   async finish(): Promise<void> {
+    await this.settleWrites();
+    if (this.writeError !== undefined) throw this.writeError;
     for (const { path, mtime } of this.directoryTimes.reverse()) await lutimes(path, mtime, mtime);
+  }
+
+  /** Waits for every background write, whatever its outcome. */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.writes.values()]);
+  }
+
+  private async settleWrites(): Promise<void> {
+    await this.settle();
+    if (this.writeError !== undefined) throw this.writeError;
+  }
+
+  /** Writes a cleared path's file without holding up the tar; waits only for a free slot. */
+  private async writeInBackground(
+    path: string,
+    content: Buffer,
+    header: Header,
+    mode: number,
+  ): Promise<void> {
+    while (this.writes.size >= MAX_BACKGROUND_WRITES) await Promise.race(this.writes.values());
+    if (this.writeError !== undefined) throw this.writeError;
+    const write = this.writeFile(path, content, header, mode)
+      .catch((e: unknown) => {
+        this.writeError ??= e;
+      })
+      .finally(() => this.writes.delete(path));
+    this.writes.set(path, write);
+  }
+
+  private async writeFile(path: string, content: Buffer, header: Header, mode: number): Promise<void> {
+    // O_EXCL|O_NOFOLLOW: the path was just cleared, so anything there now is not ours to follow.
+    const handle = await open(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      if (content.length > 0) await handle.writeFile(content);
+      await handle.chown(this.opts.owner?.uid ?? header.uid ?? 0, this.opts.owner?.gid ?? header.gid ?? 0);
+      // chmod after chown: chown clears setuid and setgid bits.
+      await handle.chmod(mode);
+      const mtime = header.mtime ?? new Date(0);
+      await handle.utimes(mtime, mtime);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Splits a tar name into clean components; `..` anywhere or a leading `/` is an escape. */
@@ -203,6 +304,15 @@ class LayerApplier {
    * Returns the resolved components, none of them a symlink.
    */
   private async resolveDirectory(parts: readonly string[], create: boolean): Promise<string[]> {
+    const key = parts.join('/');
+    const known = create ? this.resolvedDirectories.get(key) : undefined;
+    if (known !== undefined) return known;
+    const resolved = await this.lookUpDirectory(parts, create);
+    if (create) this.resolvedDirectories.set(key, resolved);
+    return resolved;
+  }
+
+  private async lookUpDirectory(parts: readonly string[], create: boolean): Promise<string[]> {
     const resolved: string[] = [];
     const pending = [...parts];
     let linksFollowed = 0;
@@ -214,6 +324,8 @@ class LayerApplier {
         continue;
       }
       const path = join(this.root, ...resolved, part);
+      // A file of this layer still being written there is what a lookup must find.
+      await this.writes.get(path);
       let stats: Awaited<ReturnType<typeof lstat>>;
       try {
         stats = await lstat(path);
@@ -255,7 +367,10 @@ class LayerApplier {
       );
     }
     if (stats.isDirectory()) {
-      if (!isDirectory) await rm(path, { recursive: true });
+      if (!isDirectory) {
+        await rm(path, { recursive: true });
+        this.resolvedDirectories.clear();
+      }
     } else {
       await unlink(path);
     }
