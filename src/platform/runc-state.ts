@@ -118,14 +118,16 @@ export async function deleteStopped(stateDir: string): Promise<boolean> {
   const startTime = state?.init_process_start;
   if (pid === undefined || startTime === undefined || state?.cgroup_paths === undefined) return false;
   if (await isInitAlive(pid, startTime)) return false;
-  for (const path of new Set(Object.values(state.cgroup_paths))) {
-    try {
-      await rmdir(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return false;
-    }
-  }
+  // One hierarchy's removal does not wait on another's: side by side.
+  const removed = await Promise.all(
+    [...new Set(Object.values(state.cgroup_paths))].map((path) =>
+      rmdir(path).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+      ),
+    ),
+  );
+  if (removed.includes(false)) return false;
   await rm(stateDir, { recursive: true, force: true });
   return true;
 }
