@@ -4,8 +4,6 @@
 // in front of each registry counts the requests, and can make the registry decline mounts.
 import assert from 'node:assert/strict';
 import { readdirSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import {
@@ -18,44 +16,26 @@ import {
 } from '../../harness/index.js';
 import { type BerthRegistry, startBerthRegistry } from '../registry-server/serve.js';
 import { type Distribution, startDistribution } from './distribution.js';
+import { type RegistryProxy, startRegistryProxy } from './proxy.js';
 
-interface Proxy {
-  host: string;
-  seen: { method: string; url: string }[];
+interface Proxy extends RegistryProxy {
   /** Drops `mount` and `from` from upload POSTs: the registry opens a plain upload (202), as one that declines mounts. */
   declineMounts: boolean;
-  stop(): Promise<void>;
 }
 
 async function startProxy(target: string): Promise<Proxy> {
-  const [targetHost, targetPort] = target.split(':') as [string, string];
-  const proxy: Proxy = { host: '', seen: [], declineMounts: false, stop: async () => undefined };
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let path = req.url ?? '/';
-    proxy.seen.push({ method: req.method ?? '', url: path });
-    if (proxy.declineMounts && req.method === 'POST' && path.includes('mount=')) {
-      const url = new URL(path, 'http://proxy');
-      url.searchParams.delete('mount');
-      url.searchParams.delete('from');
-      path = `${url.pathname}${url.search}`;
-    }
-    const upstream = request(
-      { host: targetHost, port: Number(targetPort), method: req.method, path, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+  const proxy: Proxy = Object.assign(
+    await startRegistryProxy(target, {
+      rewritePath: (req, path) => {
+        if (!proxy.declineMounts || req.method !== 'POST' || !path.includes('mount=')) return path;
+        const url = new URL(path, 'http://proxy');
+        url.searchParams.delete('mount');
+        url.searchParams.delete('from');
+        return `${url.pathname}${url.search}`;
       },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.stop = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+    }),
+    { declineMounts: false },
+  );
   return proxy;
 }
 

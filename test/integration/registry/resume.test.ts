@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import {
@@ -21,6 +20,7 @@ import {
 } from '../../harness/index.js';
 import { type BerthRegistry, startBerthRegistry } from '../registry-server/serve.js';
 import { type Distribution, startDistribution } from './distribution.js';
+import { type RegistryProxy, startRegistryProxy } from './proxy.js';
 
 const MiB = 1024 * 1024;
 /** Above this a blob GET is "the big one" the proxy breaks. */
@@ -29,61 +29,31 @@ const BIG_BYTES = MiB;
 /** What the proxy does to the first GET of a big blob: nothing, close at half, or hang at half. */
 type Fault = 'none' | 'close' | 'stall';
 
-interface SeenRequest {
-  method: string;
-  url: string;
-  range?: string;
-  contentRange?: string;
-}
-
-interface Proxy {
-  host: string;
-  seen: SeenRequest[];
+interface Proxy extends RegistryProxy {
   fault: Fault;
   /** Set once the faulty answer has sent its half: how many bytes that was. */
   halfSentBytes: number;
-  stop(): Promise<void>;
 }
 
-/** A loopback HTTP proxy to `target` (`127.0.0.1:PORT`) that records every request. */
+/** A proxy that applies `fault` to the next GET of a big blob, once. */
 async function startProxy(target: string): Promise<Proxy> {
-  const [targetHost, targetPort] = target.split(':') as [string, string];
-  const proxy: Proxy = { host: '', seen: [], fault: 'none', halfSentBytes: 0, stop: async () => undefined };
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    proxy.seen.push({
-      method: req.method ?? '',
-      url: req.url ?? '',
-      ...(req.headers.range !== undefined ? { range: req.headers.range } : {}),
-      ...(req.headers['content-range'] !== undefined ? { contentRange: req.headers['content-range'] } : {}),
-    });
-    const upstream = request(
-      { host: targetHost, port: Number(targetPort), method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+  const proxy: Proxy = Object.assign(
+    await startRegistryProxy(target, {
+      relay: (req, answer, res) => {
         const size = Number(answer.headers['content-length'] ?? 0);
         const isBigBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && size > BIG_BYTES;
-        if (!isBigBlob || proxy.fault === 'none') {
-          answer.pipe(res);
-          return;
-        }
+        if (!isBigBlob || proxy.fault === 'none') return false;
         const fault = proxy.fault;
         proxy.fault = 'none';
         const half = Math.floor(size / 2);
         breakAtHalf(answer, res, half, fault, () => {
           proxy.halfSentBytes = half;
         });
+        return true;
       },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.stop = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+    }),
+    { fault: 'none' as Fault, halfSentBytes: 0 },
+  );
   return proxy;
 }
 
