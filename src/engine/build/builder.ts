@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ImageRuntimeConfig } from '../../api/index.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/index.js';
@@ -689,11 +689,23 @@ class BuildRun {
       }
       const source = fields.get('source') ?? fields.get('src') ?? '.';
       const [found] = await resolveSources(this.contextDir, [source]);
+      const hostPath = (found as Source).hostPath;
       const files = await checksumOf([found as Source], this.contextDigests);
-      // A read-write bind lets a RUN change the context: its digests can no longer be trusted.
-      if (rw) this.contextDigests.clear();
+      // What a RUN writes to a read-write bind is thrown away with it, as Docker does: it
+      // gets a copy, and the context (and its digests) stay as they came.
+      const bind = rw
+        ? async () => {
+            const staging = join(this.work, `mnt-${randomBytes(4).toString('hex')}`);
+            await cp(hostPath, staging, {
+              recursive: true,
+              preserveTimestamps: true,
+              verbatimSymlinks: true,
+            });
+            return `${staging}:${absolute}:${access}`;
+          }
+        : async () => `${hostPath}:${absolute}:${access}`;
       return {
-        bind: async () => `${(found as Source).hostPath}:${absolute}:${access}`,
+        bind,
         key: `bind:${source}:${absolute}:${files}`,
       };
     }

@@ -251,6 +251,24 @@ describe('docker build: stages, context and arguments', () => {
   });
 });
 
+describe('docker build: RUN --mount=type=bind,rw from the context', () => {
+  test("a RUN's writes to the bind are thrown away: later steps see the context as sent", async () => {
+    const dir = context('rw-bind', {
+      Dockerfile: [
+        '# syntax=docker/dockerfile:1',
+        'FROM busybox',
+        'RUN --mount=type=bind,source=.,target=/src,rw echo changed > /src/data.txt && cat /src/data.txt > /seen.txt',
+        'COPY data.txt /after.txt',
+        'CMD ["cat", "/seen.txt", "/after.txt"]',
+        '',
+      ].join('\n'),
+      'data.txt': 'as sent\n',
+    });
+    assertOk(await build(['-t', 'rwbind:1', dir]), 'build');
+    assert.equal(await runOutput('rwbind:1'), 'changed\nas sent\n');
+  });
+});
+
 describe('docker build: cache', () => {
   test('a second build is a full cache hit; one changed file rebuilds from its COPY on', async () => {
     const dir = context('cache', {
