@@ -149,6 +149,8 @@ function headErrorText(status: number): string {
  * and a small fraction of the time on a fast one.
  */
 export const PUSH_CHUNK_BYTES = 8 * 1024 * 1024;
+/** How long the cancel of a failed upload may take before it is given up. */
+const CANCEL_TIMEOUT_MS = 5_000;
 
 /** What a mount attempt left: the repository mounted from, or an upload the registry opened instead. */
 interface MountOutcome {
@@ -216,18 +218,35 @@ async function uploadBlob(
   scope: string,
   opts: { progressId?: string; upload?: URL } = {},
 ): Promise<void> {
-  const { session, signal } = job;
   const { progressId } = opts;
-  let url = opts.upload ?? (await startUpload(job, digest, scope));
+  const upload = { url: opts.upload ?? (await startUpload(job, digest, scope)) };
+  try {
+    await sendBlob(job, digest, scope, upload, progressId);
+  } catch (e) {
+    // A session left open holds the registry's space until it expires: cancel it, as far as it lets us.
+    await cancelUpload(job, upload.url, scope);
+    throw e;
+  }
+}
+
+async function sendBlob(
+  job: PushJob,
+  digest: string,
+  scope: string,
+  upload: { url: URL },
+  progressId: string | undefined,
+): Promise<void> {
+  const { session, signal } = job;
   const { stream, size } = await job.images.openBlob(digest);
   const counter =
     progressId !== undefined ? byteCounter(job.progress, progressId, 'Pushing', size) : undefined;
   let body: Readable | Buffer = Buffer.alloc(0);
   if (size > (job.chunkBytes ?? PUSH_CHUNK_BYTES)) {
-    url = await uploadChunks(job, { url, stream, digest, scope }, (bytes) => counter?.add(bytes));
+    await uploadChunks(job, { upload, stream, digest, scope }, (bytes) => counter?.add(bytes));
   } else {
     body = counter !== undefined ? stream.pipe(countingTransform(stream, counter)) : stream;
   }
+  const url = new URL(upload.url);
   url.searchParams.set('digest', digest);
   const length = Buffer.isBuffer(body) ? 0 : size;
   const res = await session.fetch(
@@ -247,6 +266,20 @@ async function uploadBlob(
   counter?.finish();
 }
 
+/** The spec's upload cancel (`DELETE` of the session); a registry that refuses it is left as it is. */
+async function cancelUpload(job: PushJob, url: URL, scope: string): Promise<void> {
+  try {
+    // Not the push's signal: a client that went away is a reason more to cancel.
+    const res = await job.session.fetch(
+      { method: 'DELETE', path: url.toString(), signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS) },
+      scope,
+    );
+    await res.body?.cancel();
+  } catch {
+    // Best effort: the session expires on the registry's side anyway.
+  }
+}
+
 async function startUpload(job: PushJob, digest: string, scope: string): Promise<URL> {
   const { session, signal } = job;
   const started = await session.fetch(
@@ -262,22 +295,22 @@ async function startUpload(job: PushJob, digest: string, scope: string): Promise
 
 /**
  * Sends the blob as PATCHes of `chunkBytes` with `Content-Range: start-end`, each to the
- * Location the previous answer gave; returns where the closing PUT goes.
+ * Location the previous answer gave, which `upload.url` follows; the closing PUT goes to the last one.
  */
 async function uploadChunks(
   job: PushJob,
-  upload: { url: URL; stream: Readable; digest: string; scope: string },
+  upload: { upload: { url: URL }; stream: Readable; digest: string; scope: string },
   onBytes: (bytes: number) => void,
-): Promise<URL> {
+): Promise<void> {
   const { session, signal } = job;
-  let { url } = upload;
+  const url = () => upload.upload.url;
   let offset = 0;
   for await (const chunk of chunksOf(upload.stream, job.chunkBytes ?? PUSH_CHUNK_BYTES)) {
     const end = offset + chunk.length - 1;
     const res = await session.fetch(
       {
         method: 'PATCH',
-        path: url.toString(),
+        path: url().toString(),
         headers: {
           'Content-Type': 'application/octet-stream',
           'Content-Range': `${offset}-${end}`,
@@ -297,11 +330,10 @@ async function uploadChunks(
     if (range !== null && range !== `0-${end}` && range !== `bytes=0-${end}`) {
       throw errorOfStatus(502, `upload of ${upload.digest}: registry holds ${range}, sent 0-${end}`);
     }
-    url = uploadLocation(res, session, upload.digest);
+    upload.upload.url = uploadLocation(res, session, upload.digest);
     offset = end + 1;
     onBytes(chunk.length);
   }
-  return url;
 }
 
 /** Cuts a stream into buffers of exactly `size` bytes, the last one shorter. */

@@ -26,6 +26,8 @@ export interface ProxyHooks {
   rewritePath?(req: IncomingMessage, path: string): string;
   /** Takes over an upstream answer whose head is already sent; false leaves it to be passed on whole. */
   relay?(req: IncomingMessage, answer: IncomingMessage, res: ServerResponse): boolean;
+  /** Answers a request itself, never sending it upstream; false sends it on. */
+  respond?(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 /** Starts a proxy to `target` (`127.0.0.1:PORT`) on a free loopback port. */
@@ -40,6 +42,10 @@ export async function startRegistryProxy(target: string, hooks: ProxyHooks = {})
       ...(req.headers.range !== undefined ? { range: req.headers.range } : {}),
       ...(req.headers['content-range'] !== undefined ? { contentRange: req.headers['content-range'] } : {}),
     });
+    if (hooks.respond?.(req, res)) {
+      req.resume();
+      return;
+    }
     const path = hooks.rewritePath?.(req, url) ?? url;
     const upstream = request(
       { host: targetHost, port: Number(targetPort), method: req.method, path, headers: req.headers },

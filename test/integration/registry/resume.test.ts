@@ -211,5 +211,42 @@ describe('chunked push', () => {
         await front.stop();
       }
     });
+
+    test(`a push whose upload fails cancels its upload session on ${target}`, async () => {
+      // The second chunk is refused: the push fails, and the session it opened is cancelled.
+      const front = await startRegistryProxy(target === 'docker-registry' ? registry.host : ours.host, {
+        respond: (req, res) => {
+          if (req.method !== 'PATCH' || !req.headers['content-range']?.startsWith(`${8 * MiB}-`))
+            return false;
+          res.writeHead(500, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'disk on fire' }] }));
+          return true;
+        },
+      });
+      try {
+        const repo = `cancelled/${target === 'docker-registry' ? 'distribution' : 'berth'}`;
+        const id = await bigImage(d, `${repo}:1`, 12 * MiB);
+        assertOk(await d.docker(['tag', id, `${front.host}/${repo}:1`]), 'docker tag');
+        const push = await d.docker(['push', `${front.host}/${repo}:1`]);
+        assert.equal(push.code, 1, push.stdout);
+        assert.match(push.stderr, /disk on fire/);
+        const sessions = (method: string) =>
+          new Set(
+            front.seen
+              .filter((r) => r.method === method && /\/blobs\/uploads\/[^?]+/.test(r.url))
+              .map((r) => new URL(r.url, 'http://proxy').pathname),
+          );
+        const failed = [...sessions('PATCH')].filter((path) => !sessions('PUT').has(path));
+        assert.ok(failed.length > 0, JSON.stringify(front.seen));
+        assert.deepEqual(
+          failed.filter((path) => !sessions('DELETE').has(path)),
+          [],
+          `every failed session cancelled: ${JSON.stringify(front.seen)}`,
+        );
+        assertOk(await d.docker(['rmi', '-f', id]), 'docker rmi');
+      } finally {
+        await front.stop();
+      }
+    });
   }
 });
