@@ -28,6 +28,7 @@ export {
   credentialsOf,
   type ProgressSink,
   parseRegistryAuthHeader,
+  parseRegistryConfigHeader,
   type RegistryService,
 } from './registry/index.js';
 export type { LogLine } from './runtime/index.js';

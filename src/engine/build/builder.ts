@@ -5,7 +5,7 @@ import { join, posix } from 'node:path';
 import type { ImageRuntimeConfig } from '../../api/index.js';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../../api/index.js';
 import type { ImageRecord } from '../image/index.js';
-import { applyLayerTar, MaybeGunzip } from '../image/index.js';
+import { applyLayerTar, MaybeGunzip, parseReference } from '../image/index.js';
 import { type BuildCache, cacheKeyOf, type StepKey } from './cache.js';
 import { applyConfigStep, CONFIG_KEYWORDS, commandOf, shellOf } from './config-steps.js';
 import { unpackContext } from './context.js';
@@ -372,7 +372,7 @@ class BuildRun {
       if (!(e instanceof NotFoundError)) throw e;
     }
     return this.deps.registry.pull(ref, undefined, {
-      credentials: {},
+      credentials: this.req.registryCredentials?.get(parseReference(ref).domain) ?? {},
       progress: (message) => {
         // Byte counts would flood a log-style display; the per-layer states are enough.
         if (message.status === undefined || message.progressDetail?.current !== undefined) return;

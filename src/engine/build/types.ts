@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ContainerCreateRequest } from '../../api/index.js';
 import type { ImageService } from '../image/index.js';
-import type { RegistryService } from '../registry/index.js';
+import type { RegistryCredentials, RegistryService } from '../registry/index.js';
 
 /** The container calls a build makes: RUN runs a container, COPY writes into one. */
 export interface BuildContainers {
@@ -49,6 +49,8 @@ export interface BuildRequest {
   shmSizeBytes?: number;
   memoryBytes?: number;
   cpusetCpus?: string;
+  /** The client's logins by registry host (`X-Registry-Config`): what a FROM pull presents. */
+  registryCredentials?: ReadonlyMap<string, RegistryCredentials>;
   signal: AbortSignal;
 }
 

@@ -33,6 +33,38 @@ export function parseRegistryAuthHeader(header: string | undefined): RegistryCre
   return credentialsOf(value);
 }
 
+/**
+ * Decodes Docker's `X-Registry-Config` header (the classic builder's): base64url JSON of
+ * a map from registry to AuthConfig, every login the client has. Keys are as the docker
+ * CLI's config file holds them (`https://index.docker.io/v1/`, `127.0.0.1:5000`,
+ * `https://registry.example/`), and come back as the registry's host (`docker.io` for
+ * Docker Hub).
+ */
+export function parseRegistryConfigHeader(header: string | undefined): Map<string, RegistryCredentials> {
+  const byRegistry = new Map<string, RegistryCredentials>();
+  if (header === undefined || header.trim() === '') return byRegistry;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(header.trim(), 'base64url').toString('utf8'));
+  } catch (e) {
+    throw new InvalidArgumentError('invalid X-Registry-Config header: not base64url-encoded JSON', {
+      cause: e,
+    });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return byRegistry;
+  for (const [key, config] of Object.entries(value)) {
+    const { serverAddress: _, ...credentials } = credentialsOf(config);
+    byRegistry.set(registryHostOf(key), credentials);
+  }
+  return byRegistry;
+}
+
+/** `https://index.docker.io/v1/` -> `docker.io`; `http://host:5000/` -> `host:5000`. */
+function registryHostOf(key: string): string {
+  const host = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+}
+
 /** Reads an AuthConfig body (`POST /auth`, the decoded header) into credentials and the server it names. */
 export function credentialsOf(value: unknown): RegistryCredentials & { serverAddress?: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};

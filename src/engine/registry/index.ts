@@ -10,7 +10,12 @@ import { pullImage, type SharedDownloads } from './pull.js';
 import { pushTag, tagsToPush } from './push.js';
 import { type RegistryOptions, RegistrySession } from './transport.js';
 
-export { credentialsOf, parseRegistryAuthHeader, type RegistryCredentials } from './auth.js';
+export {
+  credentialsOf,
+  parseRegistryAuthHeader,
+  parseRegistryConfigHeader,
+  type RegistryCredentials,
+} from './auth.js';
 export type { ProgressMessage, ProgressSink } from './progress.js';
 export type { RegistryOptions } from './transport.js';
 

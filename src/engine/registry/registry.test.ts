@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../api/index.js';
 import { openImageStore } from '../image/index.js';
-import { parseChallenges, parseRegistryAuthHeader } from './auth.js';
+import { parseChallenges, parseRegistryAuthHeader, parseRegistryConfigHeader } from './auth.js';
 import { sha256Of } from './digest.js';
 import { registryDomainOf } from './login.js';
 import { parseManifest } from './manifest.js';
@@ -61,6 +61,32 @@ describe('parseRegistryAuthHeader', () => {
     });
   }
   test('garbage is a 400', () => assert.throws(() => parseRegistryAuthHeader('!!!'), InvalidArgumentError));
+});
+
+describe('parseRegistryConfigHeader', () => {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  test("every login by its registry's host, Docker Hub as docker.io", () => {
+    const header = encode({
+      'https://index.docker.io/v1/': { username: 'hub', password: 'h' },
+      '127.0.0.1:5000': { username: 'local', password: 'l', serveraddress: '127.0.0.1:5000' },
+      'https://registry.example/': { identitytoken: 'refresh' },
+    });
+    assert.deepEqual(
+      parseRegistryConfigHeader(header),
+      new Map([
+        ['docker.io', { username: 'hub', password: 'h' }],
+        ['127.0.0.1:5000', { username: 'local', password: 'l' }],
+        ['registry.example', { identityToken: 'refresh' }],
+      ]),
+    );
+  });
+
+  test('absent or empty is no login; not base64 JSON is a clear 400', () => {
+    assert.equal(parseRegistryConfigHeader(undefined).size, 0);
+    assert.equal(parseRegistryConfigHeader(encode({})).size, 0);
+    assert.throws(() => parseRegistryConfigHeader('%%%'), InvalidArgumentError);
+  });
 });
 
 describe('isInsecureHost', () => {

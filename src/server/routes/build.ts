@@ -1,6 +1,11 @@
 import type { Writable } from 'node:stream';
 import { InvalidArgumentError, messageOf } from '../../api/index.js';
-import { type BuildRequest, type Engine, StepFailedError } from '../../engine/index.js';
+import {
+  type BuildRequest,
+  type Engine,
+  parseRegistryConfigHeader,
+  StepFailedError,
+} from '../../engine/index.js';
 import { queryBool, queryInt, type RequestContext } from '../context.js';
 import type { ApiRouter } from '../router.js';
 
@@ -12,6 +17,11 @@ function jsonParam<T>(query: URLSearchParams, name: string, fallback: T): T {
   } catch (e) {
     throw new InvalidArgumentError(`invalid ${name} parameter: ${messageOf(e)}`, { cause: e });
   }
+}
+
+function headerOf(ctx: RequestContext, name: string): string | undefined {
+  const value = ctx.req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function requestOf(ctx: RequestContext): BuildRequest {
@@ -36,6 +46,7 @@ function requestOf(ctx: RequestContext): BuildRequest {
     ...(shmSizeBytes ? { shmSizeBytes } : {}),
     ...(memoryBytes ? { memoryBytes } : {}),
     ...(cpusetCpus ? { cpusetCpus } : {}),
+    registryCredentials: parseRegistryConfigHeader(headerOf(ctx, 'x-registry-config')),
     signal: ctx.signal,
   };
 }

@@ -12,11 +12,19 @@ import { type Distribution, startDistribution } from '../registry/distribution.j
 
 let d: Daemon;
 let registry: Distribution | undefined;
+/** Needs a login (htpasswd): FROM pulls from it with the credentials the client sends. */
+let privateRegistry: Distribution | undefined;
+const USER = 'builder';
+const PASSWORD = 'build-secret';
 let scratch = '';
 const CLASSIC = { DOCKER_BUILDKIT: '0' };
 
 before(async () => {
-  [d, registry] = await Promise.all([startDaemon(), startDistribution()]);
+  [d, registry, privateRegistry] = await Promise.all([
+    startDaemon(),
+    startDistribution(),
+    startDistribution({ user: USER, password: PASSWORD }),
+  ]);
   scratch = mkdtempSync(join(tmpdir(), 'berth-build-stages-'));
   const image = await busyboxImage();
   assertOk(await d.docker(['load', '-i', image.path]), 'docker load -i busybox.tar');
@@ -24,6 +32,7 @@ before(async () => {
 after(async () => {
   await d?.stop();
   await registry?.stop();
+  await privateRegistry?.stop();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 afterEach((t) => d?.dumpLogOnFailure(t));
@@ -151,6 +160,29 @@ describe('docker build: FROM an image that is not here', () => {
     assert.match(result.stdout, /Digest: sha256:[0-9a-f]{64}/);
     assert.equal(await runOutput('pulled:1'), 'pulled\n');
     assertOk(await d.docker(['image', 'inspect', `${host}/base/busybox:1`]), 'the base is kept');
+  });
+
+  test("is pulled from a registry that needs a login, with the client's credentials (X-Registry-Config)", async () => {
+    const host = (privateRegistry as Distribution).host;
+    const image = `${host}/private/busybox:1`;
+    assertOk(
+      await d.docker(['login', '-u', USER, '--password-stdin', host], { input: PASSWORD }),
+      'docker login',
+    );
+    assertOk(await d.docker(['tag', 'busybox', image]), 'tag');
+    assertOk(await d.docker(['push', image]), 'push');
+    assertOk(await d.docker(['rmi', image]), 'rmi');
+    const dir = context('pull-private', {
+      Dockerfile: `FROM ${image}\nRUN echo private > /p\nCMD ["cat", "/p"]\n`,
+    });
+    assertOk(await build(['-t', 'private:1', dir]), 'build with the login');
+    assert.equal(await runOutput('private:1'), 'private\n');
+
+    assertOk(await d.docker(['rmi', image, 'private:1']), 'rmi');
+    assertOk(await d.docker(['logout', host]), 'docker logout');
+    const anonymous = await build(['-t', 'private:2', dir]);
+    assert.equal(anonymous.code, 1, anonymous.stdout + anonymous.stderr);
+    assert.match(anonymous.stderr, /no basic auth credentials|unauthorized|authentication required/);
   });
 
   test('a registry the daemon may not contact is a clear error', async () => {
