@@ -31,14 +31,15 @@ export async function pullImage(
   image: string,
 ): Promise<void> {
   const progress = progressOf(ctx, cmd);
-  progress('Image', image, 'Pulling');
+  // As Compose v2 does, progress names the service, not its image.
+  progress('', service.name, 'Pulling');
   for await (const message of await ctx.client().registry.pull(image)) {
     if (message.error !== undefined || message.errorDetail !== undefined)
       throw new ProjectError(
         `${service.name} Error ${message.error ?? message.errorDetail?.message ?? ''}`.trim(),
       );
   }
-  progress('Image', image, 'Pulled');
+  progress('', service.name, 'Pulled');
 }
 
 /** Builds one service's image through `POST /build`, as `compose build` does. */

@@ -83,5 +83,7 @@ export function useColour(ctx: CliContext, cmd: Command): boolean {
 export function progressOf(ctx: CliContext, cmd: Command): Progress {
   const mode = projectFlagsOf(cmd).progress;
   if (mode === 'quiet') return () => undefined;
-  return (kind, name, status) => ctx.err(` ${kind} ${name}  ${status}\n`);
+  // Service-level steps (pulls) have no kind: Compose names just the service, ` web Pulled`.
+  return (kind, name, status) =>
+    ctx.err(kind === '' ? ` ${name} ${status}\n` : ` ${kind} ${name}  ${status}\n`);
 }

@@ -267,7 +267,10 @@ export function definePull(cmd: Command, ctx: CliContext): Command {
       const project = loadFromFlags(ctx, cmd);
       for (const name of selectServices(project, services)) {
         const service = project.services[name] as ServiceConfig;
-        if (service.image === undefined) continue;
+        if (service.image === undefined) {
+          progressOf(ctx, cmd)('', name, 'Skipped - No image to be pulled');
+          continue;
+        }
         try {
           await pullImage(ctx, cmd, service, service.image);
         } catch (e) {
@@ -288,10 +291,21 @@ export function definePush(cmd: Command, ctx: CliContext): Command {
       const progress = progressOf(ctx, cmd);
       for (const name of selectServices(project, services)) {
         const service = project.services[name] as ServiceConfig;
-        if (service.image === undefined) continue;
+        // Compose pushes only what it builds: a service with just an image is someone else's.
+        if (service.image === undefined || service.build === undefined) {
+          progress('', name, 'Skipped');
+          continue;
+        }
         progress('Image', service.image, 'Pushing');
-        for await (const m of await ctx.client().registry.push(service.image)) {
-          if (m.error !== undefined && !flags.ignorePushFailures) throw new ProjectError(m.error);
+        try {
+          for await (const m of await ctx.client().registry.push(service.image)) {
+            const error = m.error ?? m.errorDetail?.message;
+            if (error !== undefined) throw new ProjectError(error);
+          }
+        } catch (e) {
+          if (!flags.ignorePushFailures) throw e;
+          ctx.err(`Pushing ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+          continue;
         }
         progress('Image', service.image, 'Pushed');
       }
