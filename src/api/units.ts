@@ -36,3 +36,26 @@ export function humanSize(bytes: number): string {
 function formatSignificant(value: number, digits: number): string {
   return String(Number(value.toPrecision(digits)));
 }
+
+const DURATION_UNITS_NS: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/**
+ * Go's time.ParseDuration (`1m30s`, `500ms`, `2h`) in nanoseconds, as Docker's flags and
+ * Dockerfiles write durations; undefined for text Go would refuse. Callers say how it was wrong.
+ */
+export function parseGoDurationNs(text: string): number | undefined {
+  if (text === '0') return 0;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) return undefined;
+  return Math.round(
+    parts.reduce((sum, p) => sum + Number(p[1]) * (DURATION_UNITS_NS[p[2] as string] ?? 0), 0),
+  );
+}

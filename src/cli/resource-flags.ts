@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { HealthConfig, HostConfig } from '../api/index.js';
+import { parseGoDurationNs } from '../api/index.js';
 import { UsageError } from './errors.js';
 import { collect, parseInteger } from './options.js';
 
@@ -46,24 +47,12 @@ export interface ResourceFlags {
   healthcheck?: boolean;
 }
 
-const DURATION_UNITS_NS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
 /** Go's time.ParseDuration (`1m30s`, `500ms`, `2h`) in nanoseconds. */
 export function parseDurationNs(value: string): number {
-  if (value === '0') return 0;
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) {
+  const ns = parseGoDurationNs(value);
+  if (ns === undefined)
     throw new UsageError(`invalid argument "${value}": time: invalid duration "${value}"`);
-  }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (DURATION_UNITS_NS[p[2] ?? 's'] ?? 0), 0));
+  return ns;
 }
 
 /** `--health-*` flags as Config.Healthcheck; undefined when none is given. */

@@ -1,5 +1,5 @@
 import type { HealthConfig, ImageRuntimeConfig } from '../../api/index.js';
-import { InvalidArgumentError } from '../../api/index.js';
+import { InvalidArgumentError, parseGoDurationNs } from '../../api/index.js';
 import { type Instruction, parseJsonForm } from './dockerfile.js';
 import { expandWord, expandWords, splitRawWords, type Variables } from './substitute.js';
 
@@ -160,26 +160,11 @@ function exposedPorts(spec: string): string[] {
   return ports;
 }
 
-const DURATION_UNITS_NS: Record<string, number> = {
-  ns: 1,
-  us: 1e3,
-  µs: 1e3,
-  ms: 1e6,
-  s: 1e9,
-  m: 60e9,
-  h: 3600e9,
-};
-
 /** Go's time.ParseDuration, in nanoseconds, as HEALTHCHECK's options are written. */
 export function parseDurationNs(text: string): number {
-  if (text === '0') return 0;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
-    throw new InvalidArgumentError(`time: invalid duration "${text}"`);
-  }
-  return Math.round(
-    parts.reduce((sum, p) => sum + Number(p[1]) * (DURATION_UNITS_NS[p[2] as string] ?? 0), 0),
-  );
+  const ns = parseGoDurationNs(text);
+  if (ns === undefined) throw new InvalidArgumentError(`time: invalid duration "${text}"`);
+  return ns;
 }
 
 function healthcheckOf(step: Instruction, shell: readonly string[]): HealthConfig {

@@ -1,9 +1,9 @@
 // Dockerfile builds (issue 8): the real `docker build` with the classic builder
 // (DOCKER_BUILDKIT=0) against a private berthd, on busybox loaded from the harness.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import {
   assertOk,
@@ -13,10 +13,10 @@ import {
   type RunResult,
   startDaemon,
 } from '../../harness/index.js';
+import { CLASSIC, classicBuild, runOutput as runOutputOf, writeContext } from './helpers.js';
 
 let d: Daemon;
 let scratch = '';
-const CLASSIC = { DOCKER_BUILDKIT: '0' };
 
 before(async () => {
   d = await startDaemon();
@@ -30,19 +30,9 @@ after(async () => {
 });
 afterEach((t) => d?.dumpLogOnFailure(t));
 
-/** A context directory with these files (path -> content). */
-function context(name: string, files: Record<string, string>): string {
-  const dir = join(scratch, name);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>) => writeContext(join(scratch, name), files);
 
-function build(args: string[], opts: { input?: Buffer } = {}): Promise<RunResult> {
-  return d.docker(['build', ...args], { env: CLASSIC, timeoutMs: 60_000, ...opts });
-}
+const build = (args: string[], opts: { input?: Buffer } = {}) => classicBuild(d, args, opts);
 
 interface Inspected {
   Id: string;
@@ -68,13 +58,7 @@ async function inspect(ref: string): Promise<Inspected> {
   return (JSON.parse(out.stdout) as Inspected[])[0] as Inspected;
 }
 
-async function runOutput(image: string, ...cmd: string[]): Promise<string> {
-  const out = assertOk(
-    await d.docker(['run', '--rm', '--network', 'none', '--pull', 'never', image, ...cmd]),
-    `run ${image}`,
-  );
-  return out.stdout;
-}
+const runOutput = (image: string, ...cmd: string[]) => runOutputOf(d, image, ...cmd);
 
 describe('docker build', () => {
   test('every instruction sets the image config as Docker does', async () => {

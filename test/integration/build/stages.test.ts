@@ -3,12 +3,13 @@
 // builder prune removing what only the cache kept.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { assertOk, busyboxImage, type Daemon, type RunResult, startDaemon } from '../../harness/index.js';
+import { assertOk, busyboxImage, type Daemon, startDaemon } from '../../harness/index.js';
 import { type Distribution, startDistribution } from '../registry/distribution.js';
+import { CLASSIC, classicBuild, runOutput as runOutputOf, writeContext } from './helpers.js';
 
 let d: Daemon;
 let registry: Distribution | undefined;
@@ -17,7 +18,6 @@ let privateRegistry: Distribution | undefined;
 const USER = 'builder';
 const PASSWORD = 'build-secret';
 let scratch = '';
-const CLASSIC = { DOCKER_BUILDKIT: '0' };
 
 before(async () => {
   [d, registry, privateRegistry] = await Promise.all([
@@ -37,26 +37,11 @@ after(async () => {
 });
 afterEach((t) => d?.dumpLogOnFailure(t));
 
-function context(name: string, files: Record<string, string>): string {
-  const dir = join(scratch, name);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>) => writeContext(join(scratch, name), files);
 
-function build(args: string[]): Promise<RunResult> {
-  return d.docker(['build', ...args], { env: CLASSIC, timeoutMs: 60_000 });
-}
+const build = (args: string[]) => classicBuild(d, args);
 
-async function runOutput(image: string, ...cmd: string[]): Promise<string> {
-  const out = assertOk(
-    await d.docker(['run', '--rm', '--network', 'none', '--pull', 'never', image, ...cmd]),
-    `run ${image}`,
-  );
-  return out.stdout;
-}
+const runOutput = (image: string, ...cmd: string[]) => runOutputOf(d, image, ...cmd);
 
 /** The Step lines of a build's output, in the order printed. */
 function stepsOf(stdout: string): string[] {
