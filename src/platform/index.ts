@@ -58,5 +58,6 @@ export {
   type NftTable,
   type NftTableRef,
 } from './nft.js';
+export { type LiveProcess, liveProcess } from './proc.js';
 export { createRunc, type Runc, type RuncState, type RuncStatus, runcErrorMessage } from './runc.js';
 export { listOpaqueDirs } from './xattr.js';

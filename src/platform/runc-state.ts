@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { open, readFile, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError } from '../api/index.js';
+import { liveProcess } from './proc.js';
 
 const EXEC_FIFO = 'exec.fifo';
 /** How often a start waiting on the fifo checks that init is still alive. */
@@ -36,16 +37,7 @@ async function readStateFile(stateDir: string): Promise<StateFile | undefined> {
 
 /** Whether `pid` is still the process runc started (same start time) and not a zombie. */
 async function isInitAlive(pid: number, startTime: number): Promise<boolean> {
-  let stat: string;
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
-  // Fields after the command name (which may hold spaces): state is the 3rd, starttime the 22nd.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[19]) === startTime;
+  return (await liveProcess(pid))?.startTime === startTime;
 }
 
 /**

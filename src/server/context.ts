@@ -63,6 +63,12 @@ export async function readJson<T extends z.ZodType>(ctx: RequestContext, schema:
   return parsed.data;
 }
 
+/** A request header's value, the first one when the client sent it twice. */
+export function headerOf(ctx: RequestContext, name: string): string | undefined {
+  const value = ctx.req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export function queryBool(query: URLSearchParams, name: string): boolean {
   const value = query.get(name);
   return value !== null && value !== '' && value !== '0' && value.toLowerCase() !== 'false';

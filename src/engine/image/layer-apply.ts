@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import {
   chmod,
+  type FileHandle,
   lchown,
   link,
   lstat,
@@ -156,12 +157,7 @@ class LayerApplier {
     switch (type) {
       case 'file':
       case 'contiguous-file': {
-        // O_EXCL|O_NOFOLLOW: the path was just cleared, so anything there now is not ours to follow.
-        const handle = await open(
-          path,
-          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-          0o600,
-        );
+        const handle = await createCleared(path);
         const hash = this.opts.onWritten ? createHash('sha256') : undefined;
         const hashed = async function* (chunks: AsyncIterable<Uint8Array>) {
           for await (const chunk of chunks) {
@@ -270,12 +266,7 @@ class LayerApplier {
   }
 
   private async writeFile(path: string, content: Buffer, header: Header, mode: number): Promise<void> {
-    // O_EXCL|O_NOFOLLOW: the path was just cleared, so anything there now is not ours to follow.
-    const handle = await open(
-      path,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o600,
-    );
+    const handle = await createCleared(path);
     try {
       if (content.length > 0) await handle.writeFile(content);
       await handle.chown(this.opts.owner?.uid ?? header.uid ?? 0, this.opts.owner?.gid ?? header.gid ?? 0);
@@ -388,6 +379,11 @@ class LayerApplier {
   private invalid(detail: string): InvalidArgumentError {
     return new InvalidArgumentError(`${this.what}: ${detail}`);
   }
+}
+
+/** Creates a file at a path just cleared: O_EXCL|O_NOFOLLOW, as anything there now is not ours to follow. */
+function createCleared(path: string): Promise<FileHandle> {
+  return open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
 }
 
 function escapesRoot(normalized: string): boolean {

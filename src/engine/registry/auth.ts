@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from '../../api/index.js';
 
+const DOCKER_HUB = 'docker.io';
+
 /** What a client sends to reach a registry: a password or a token from an earlier login. */
 export interface RegistryCredentials {
   username?: string;
@@ -21,16 +23,7 @@ export interface Challenge {
  * from older clients) JSON of an AuthConfig. An absent or empty header means anonymous.
  */
 export function parseRegistryAuthHeader(header: string | undefined): RegistryCredentials {
-  if (header === undefined || header.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(header.trim(), 'base64url').toString('utf8'));
-  } catch (e) {
-    throw new InvalidArgumentError('invalid X-Registry-Auth header: not base64url-encoded JSON', {
-      cause: e,
-    });
-  }
-  return credentialsOf(value);
+  return credentialsOf(decodeHeaderJson('X-Registry-Auth', header));
 }
 
 /**
@@ -42,27 +35,34 @@ export function parseRegistryAuthHeader(header: string | undefined): RegistryCre
  */
 export function parseRegistryConfigHeader(header: string | undefined): Map<string, RegistryCredentials> {
   const byRegistry = new Map<string, RegistryCredentials>();
-  if (header === undefined || header.trim() === '') return byRegistry;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(header.trim(), 'base64url').toString('utf8'));
-  } catch (e) {
-    throw new InvalidArgumentError('invalid X-Registry-Config header: not base64url-encoded JSON', {
-      cause: e,
-    });
-  }
+  const value = decodeHeaderJson('X-Registry-Config', header);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return byRegistry;
   for (const [key, config] of Object.entries(value)) {
     const { serverAddress: _, ...credentials } = credentialsOf(config);
-    byRegistry.set(registryHostOf(key), credentials);
+    byRegistry.set(registryDomainOf(key), credentials);
   }
   return byRegistry;
 }
 
-/** `https://index.docker.io/v1/` -> `docker.io`; `http://host:5000/` -> `host:5000`. */
-function registryHostOf(key: string): string {
-  const host = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+/** A base64url (or plain base64) JSON header; undefined when absent or empty. */
+function decodeHeaderJson(name: string, header: string | undefined): unknown {
+  if (header === undefined || header.trim() === '') return undefined;
+  try {
+    return JSON.parse(Buffer.from(header.trim(), 'base64url').toString('utf8'));
+  } catch (e) {
+    throw new InvalidArgumentError(`invalid ${name} header: not base64url-encoded JSON`, { cause: e });
+  }
+}
+
+/**
+ * The registry a login or a config key names: docker writes `https://index.docker.io/v1/`
+ * for Docker Hub, and `host:port` or a URL for others.
+ */
+export function registryDomainOf(serverAddress: string | undefined): string {
+  if (serverAddress === undefined || serverAddress === '') return DOCKER_HUB;
+  const bare = serverAddress.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+  if (bare === 'index.docker.io' || bare === 'registry-1.docker.io' || bare === DOCKER_HUB) return DOCKER_HUB;
+  return bare;
 }
 
 /** Reads an AuthConfig body (`POST /auth`, the decoded header) into credentials and the server it names. */

@@ -1,20 +1,7 @@
 import { UnauthorizedError } from '../../api/index.js';
 import type { RegistryCredentials } from './auth.js';
-import { basicAuthorization, hasPassword } from './auth.js';
+import { basicAuthorization, hasPassword, registryDomainOf } from './auth.js';
 import { type RegistryOptions, RegistrySession } from './transport.js';
-
-const DOCKER_HUB = 'docker.io';
-
-/**
- * The registry a login names: docker sends `https://index.docker.io/v1/` for Docker Hub,
- * and `host:port` or a URL for others.
- */
-export function registryDomainOf(serverAddress: string | undefined): string {
-  if (serverAddress === undefined || serverAddress === '') return DOCKER_HUB;
-  const bare = serverAddress.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
-  if (bare === 'index.docker.io' || bare === 'registry-1.docker.io' || bare === DOCKER_HUB) return DOCKER_HUB;
-  return bare;
-}
 
 /**
  * Checks credentials the way `docker login` does: ask `/v2/` what it wants, then prove we

@@ -6,9 +6,13 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../../api/index.js';
 import { openImageStore } from '../image/index.js';
-import { parseChallenges, parseRegistryAuthHeader, parseRegistryConfigHeader } from './auth.js';
+import {
+  parseChallenges,
+  parseRegistryAuthHeader,
+  parseRegistryConfigHeader,
+  registryDomainOf,
+} from './auth.js';
 import { sha256Of } from './digest.js';
-import { registryDomainOf } from './login.js';
 import { parseManifest } from './manifest.js';
 import { progressBar, runBounded } from './progress.js';
 import { isInsecureHost, registryErrorText } from './transport.js';

@@ -4,6 +4,7 @@ import { BerthError, InvalidArgumentError, messageOf, NotFoundError } from '../.
 import {
   ConmonCreateError,
   createRunc,
+  liveProcess,
   openAttachSocket,
   type Runc,
   resizeConmonTerminal,
@@ -82,10 +83,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
 
 /** A live conmon with that pid; a zombie or a reused pid of another program does not count. */
 async function isConmonAlive(pid: number): Promise<boolean> {
-  const stat = await readIfExists(`/proc/${pid}/stat`);
-  if (stat === undefined) return false;
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && stat.includes('(conmon)');
+  return (await liveProcess(pid))?.command === 'conmon';
 }
 
 /** runc's create failures in Docker's terms: a missing or unrunnable program is the caller's mistake. */

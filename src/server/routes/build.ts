@@ -6,7 +6,7 @@ import {
   parseRegistryConfigHeader,
   StepFailedError,
 } from '../../engine/index.js';
-import { queryBool, queryInt, type RequestContext } from '../context.js';
+import { headerOf, queryBool, queryInt, type RequestContext } from '../context.js';
 import type { ApiRouter } from '../router.js';
 
 function jsonParam<T>(query: URLSearchParams, name: string, fallback: T): T {
@@ -17,11 +17,6 @@ function jsonParam<T>(query: URLSearchParams, name: string, fallback: T): T {
   } catch (e) {
     throw new InvalidArgumentError(`invalid ${name} parameter: ${messageOf(e)}`, { cause: e });
   }
-}
-
-function headerOf(ctx: RequestContext, name: string): string | undefined {
-  const value = ctx.req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function requestOf(ctx: RequestContext): BuildRequest {

@@ -2,12 +2,11 @@ import type { Writable } from 'node:stream';
 import { InvalidArgumentError, messageOf } from '../../api/index.js';
 import type { Engine } from '../../engine/index.js';
 import { credentialsOf, type ProgressSink, parseRegistryAuthHeader } from '../../engine/index.js';
-import { type RequestContext, readBody } from '../context.js';
+import { headerOf, type RequestContext, readBody } from '../context.js';
 import type { ApiRouter } from '../router.js';
 
 function credentialsOfRequest(ctx: RequestContext) {
-  const header = ctx.req.headers['x-registry-auth'];
-  return parseRegistryAuthHeader(Array.isArray(header) ? header[0] : header);
+  return parseRegistryAuthHeader(headerOf(ctx, 'x-registry-auth'));
 }
 
 /**
